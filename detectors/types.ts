@@ -1,0 +1,73 @@
+/**
+ * The detector interface. In the spirit of River's learn_one / score_one: each detector is small,
+ * uniform and pure where it can be. It owns one slice of an agent's baseline (`State`) and the same
+ * slice aggregated over the agent's blueprint peers.
+ *
+ * - `score` says how anomalous one event is against the baselines, in [0, 1] (higher = more
+ *   anomalous), with a plain-words reason and evidence; `undefined` means abstain (warming up, or
+ *   nothing to say). Deciding what counts as risk is the pipeline's job, not the detector's.
+ * - `learn` folds an event into the baselines. The pipeline calls it only for events that were not
+ *   flagged (scored below medium) and whose agent is not confirmed compromised.
+ * - `State` must be plain JSON data (objects, arrays, numbers, strings, booleans): it is encoded
+ *   to ClickHouse as is and restored on start.
+ */
+import type { z } from 'zod'
+import type { AgentEvent } from '../schemas/events.ts'
+
+export type Observation =
+  | 'first_seen'
+  | 'rare'
+  | 'off_hours'
+  | 'surge'
+  | 'unseen_transition'
+  | 'unfamiliar'
+  | 'failure_burst'
+  | 'probing'
+  | 'spawn_burst'
+
+/** What a detector returns; the pipeline adds the detector's name. */
+export interface Finding {
+  /** [0, 1]; calibrated so that one detector's 0.9 means as much as another's. */
+  score: number
+  observation: Observation
+  /** Plain words for a SOC analyst: what happened and why it is unusual. */
+  reason: string
+  /** What was observed and what the baseline says, with numbers. */
+  evidence: Record<string, unknown>
+}
+
+/** Facts about the baselines that every detector may need, computed once per event by the pipeline. */
+export interface DetectorContext {
+  /** Events this agent has contributed to its own baseline. */
+  ownEvents: number
+  /** Event-time span of the agent's learned history, milliseconds. */
+  ownHistoryMs: number
+  /** Distinct agents that have contributed to the blueprint peer baseline (0 without a blueprint). */
+  peerAgents: number
+  /** Events the blueprint peer baseline has learned. */
+  peerEvents: number
+}
+
+export interface Detector<Cfg = any, State = any> {
+  /** Stable snake_case name; appears in risk events and config. */
+  readonly name: string
+  /** One sentence for the docs and the API. */
+  readonly description: string
+  /** Strict, documented, with defaults; `config.parse({})` gives the defaults. */
+  readonly config: z.ZodObject<any> & z.ZodType<Cfg>
+  /** An empty baseline. */
+  init(): State
+  score(e: AgentEvent, own: State, peers: State | undefined, cfg: Cfg, ctx: DetectorContext): Finding | undefined
+  learn(e: AgentEvent, own: State, peers: State | undefined, cfg: Cfg, ctx: DetectorContext): void
+}
+
+/** Sensitivity weights shared by detectors that care what was touched: [0, 1]. */
+export const SENSITIVITY_WEIGHT = { public: 0.25, internal: 0.5, confidential: 0.8, restricted: 1 } as const
+
+/** Hour of week in UTC, 0 = Monday 00:00-00:59 .. 167 = Sunday 23:00-23:59. */
+export function hourOfWeek(ts: number): number {
+  const d = new Date(ts)
+  return ((d.getUTCDay() + 6) % 7) * 24 + d.getUTCHours()
+}
+
+export const clamp01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x)

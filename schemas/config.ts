@@ -1,0 +1,134 @@
+/**
+ * The configuration file (YAML or JSON), validated strictly: unknown keys are errors, so a typo is
+ * caught at start-up instead of silently ignored. Every field is documented with its unit and
+ * default; `npm run docs:config` renders this file as docs/config.md.
+ * Connection settings may also come from environment variables (see src/config/load.ts).
+ */
+import { z } from 'zod'
+import { DETECTORS } from '../detectors/index.ts'
+import { ActionName } from './risk.ts'
+
+const detectorShape: Record<string, z.ZodTypeAny> = {}
+for (const d of DETECTORS) {
+  const settings = d.config
+    .extend({
+      enabled: z.boolean().default(true).describe('Run this detector.'),
+      weight: z.number().min(0).max(1).default(1).describe('Multiplies the detector\'s scores before they are combined. 0-1.'),
+    })
+    .strict()
+    .describe(d.description)
+  detectorShape[d.name] = settings.prefault({})
+}
+export const DetectorsConfig = z.object(detectorShape).strict()
+/** Per-detector settings after defaults: `{ enabled, weight, ...detector fields }`. */
+export type DetectorSettings = { enabled: boolean; weight: number } & Record<string, unknown>
+
+const Role = z.enum(['analyst', 'responder', 'operator', 'admin'])
+export type Role = z.infer<typeof Role>
+
+export const RiskConfig = z
+  .object({
+    halfLifeMinutes: z.number().positive().default(60).describe('Accumulated risk halves after this much event time without new findings. Minutes.'),
+    thresholds: z
+      .object({
+        low: z.number().min(0).max(100).default(25).describe('Risk score at or above which the level is low. 0-100.'),
+        medium: z.number().min(0).max(100).default(50).describe('Risk score at or above which the level is medium. 0-100.'),
+        high: z.number().min(0).max(100).default(80).describe('Risk score at or above which the level is high. 0-100.'),
+      })
+      .strict()
+      .prefault({})
+      .refine((t) => t.low < t.medium && t.medium < t.high, 'thresholds must rise: low < medium < high'),
+    minFindingScore: z.number().min(0).max(1).default(0.1).describe('Findings scoring below this are ignored. 0-1.'),
+    learnBelowLevel: z.enum(['low', 'medium', 'high']).default('medium').describe('An event whose own score reaches this level is not learned into any baseline.'),
+    sweepMinutes: z.number().positive().default(5).describe('How often (event time) decayed risk is re-evaluated for agents without new events, so levels fall back. Minutes.'),
+  })
+  .strict()
+
+const ActionList = z.array(ActionName.exclude(['none'])).default([])
+
+export const PolicyConfig = z
+  .object({
+    low: ActionList.describe('Actions when an agent reaches low risk.'),
+    medium: ActionList.prefault(['notify_owner']).describe('Actions when an agent reaches medium risk.'),
+    high: ActionList.prefault(['notify_owner', 'quarantine']).describe('Actions when an agent reaches high risk.'),
+    throttle: z
+      .object({
+        ratePerMinute: z.number().int().positive().default(10).describe('Calls an enforcement point lets a throttled agent make. Calls per minute.'),
+        durationMinutes: z.number().positive().default(60).describe('How long an automatic throttle lasts. Minutes.'),
+      })
+      .strict()
+      .prefault({}),
+    quarantineMinutes: z.number().positive().nullable().default(null).describe('How long an automatic quarantine lasts; null = until released by a responder. Minutes.'),
+  })
+  .strict()
+
+export const ApiConfig = z
+  .object({
+    host: z.string().default('127.0.0.1').describe('Address the control API listens on.'),
+    port: z.number().int().min(0).max(65535).default(8080).describe('Port of the control API.'),
+    keys: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1).describe('Who holds the key; recorded in the audit trail.'),
+            key: z.string().min(16, 'API keys must be at least 16 characters').describe('Bearer token.'),
+            role: Role.describe('analyst: read and feedback; responder: + actions; operator: + config; admin: all.'),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('Bearer API keys. Without any, the API accepts only health, readiness, metrics and the OpenAPI document.'),
+    maxBodyBytes: z.number().int().positive().default(10 * 1024 * 1024).describe('Largest accepted request body. Bytes.'),
+  })
+  .strict()
+
+export const StoreConfig = z
+  .object({
+    url: z.string().url().optional().describe('ClickHouse server URL (http://host:8123). Unset = embedded chDB in dataDir. Env CLICKHOUSE_URL.'),
+    username: z.string().optional().describe('ClickHouse user. Env CLICKHOUSE_USER.'),
+    password: z.string().optional().describe('ClickHouse password. Env CLICKHOUSE_PASSWORD.'),
+    database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('agentwatch').describe('Database for AgentWatch tables. Env CLICKHOUSE_DATABASE.'),
+    dataDir: z.string().default('./data/chdb').describe('Embedded chDB data folder. Env AGENTWATCH_DATA_DIR.'),
+    eventsTtlDays: z.number().int().positive().default(30).describe('Raw events are kept this long. Days.'),
+    flushRows: z.number().int().positive().default(5000).describe('A batched insert is sent when this many rows wait. Rows.'),
+    flushMs: z.number().int().positive().default(1000).describe('A batched insert is sent at least this often. Milliseconds.'),
+  })
+  .strict()
+
+export const KafkaConfig = z
+  .object({
+    enabled: z.boolean().default(false).describe('Consume from Kafka and publish risk and actions to Kafka. Env KAFKA_BROKERS enables it.'),
+    brokers: z.array(z.string()).default(['127.0.0.1:9092']).describe('Bootstrap brokers host:port. Env KAFKA_BROKERS (comma-separated).'),
+    clientId: z.string().default('agentwatch'),
+    groupId: z.string().default('agentwatch').describe('Consumer group; instances in one group split the partitions.'),
+    topics: z
+      .object({
+        signins: z.string().default('agent.signins'),
+        toolCalls: z.string().default('agent.tool-calls'),
+        risk: z.string().default('agent.risk'),
+        actions: z.string().default('agent.actions'),
+        deadLetter: z.string().default('agent.dead-letter'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+
+export const ConfigSchema = z
+  .object({
+    detectors: DetectorsConfig.prefault({}),
+    blueprintOverrides: z
+      .record(z.string(), z.object({ detectors: z.record(z.string(), z.record(z.string(), z.unknown())) }).strict())
+      .default({})
+      .describe('Per-blueprint detector settings, merged over `detectors` for agents of that blueprint.'),
+    risk: RiskConfig.prefault({}),
+    policy: PolicyConfig.prefault({}),
+    api: ApiConfig.prefault({}),
+    store: StoreConfig.prefault({}),
+    kafka: KafkaConfig.prefault({}),
+    demo: z.boolean().default(false).describe('Feed a simulated fleet into the service live, for a first look.'),
+  })
+  .strict()
+
+export type Config = z.infer<typeof ConfigSchema>
+export type ConfigInput = z.input<typeof ConfigSchema>

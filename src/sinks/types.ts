@@ -1,0 +1,46 @@
+/**
+ * Sinks receive what the pipeline produces. `write` only queues (never blocks the per-event path);
+ * `flush` resolves once everything queued is durable at the destination, and is what a source waits
+ * for before it acknowledges a batch.
+ */
+import type { RiskEvent } from '../../schemas/risk.ts'
+import type { EnforcementChange } from '../enforcement/types.ts'
+
+export interface Sink<T> {
+  readonly name: string
+  write(item: T): void
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+export type RiskSink = Sink<RiskEvent>
+export type ActionSink = Sink<EnforcementChange>
+
+/** A message that failed decoding or validation, kept with its reason and the payload untouched. */
+export interface DeadLetter {
+  origin: string
+  partition?: number
+  offset?: string
+  key?: string
+  /** Wall clock, epoch ms. */
+  receivedAt: number
+  reason: string
+  payload: string
+}
+export type DeadLetterSink = Sink<DeadLetter>
+
+/** Fan one stream out to several sinks. */
+export function fanOut<T>(name: string, sinks: Sink<T>[]): Sink<T> {
+  return {
+    name,
+    write: (item) => {
+      for (const s of sinks) s.write(item)
+    },
+    flush: async () => {
+      await Promise.all(sinks.map((s) => s.flush()))
+    },
+    close: async () => {
+      await Promise.all(sinks.map((s) => s.close()))
+    },
+  }
+}
