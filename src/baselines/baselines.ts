@@ -1,0 +1,76 @@
+/**
+ * All hot baselines of this instance: agents it owns and the blueprints they belong to, with
+ * dirty tracking so that only changed profiles are checkpointed to ClickHouse.
+ */
+import type { AgentEvent } from '../../schemas/events.ts'
+import {
+  completeStates,
+  newAgentProfile,
+  newBlueprintProfile,
+  type AgentProfile,
+  type BlueprintProfile,
+} from './profiles.ts'
+
+export class Baselines {
+  readonly agents = new Map<string, AgentProfile>()
+  readonly blueprints = new Map<string, BlueprintProfile>()
+  private readonly dirtyAgents = new Set<string>()
+  private readonly dirtyBlueprints = new Set<string>()
+
+  /** The agent's profile, created on its first event. */
+  agentFor(e: AgentEvent): AgentProfile {
+    let p = this.agents.get(e.agent.id)
+    if (!p) {
+      p = newAgentProfile(e)
+      this.agents.set(e.agent.id, p)
+    }
+    return p
+  }
+
+  blueprint(id: string | undefined): BlueprintProfile | undefined {
+    if (id === undefined) return undefined
+    let b = this.blueprints.get(id)
+    if (!b) {
+      b = newBlueprintProfile(id)
+      this.blueprints.set(id, b)
+    }
+    return b
+  }
+
+  markDirty(agent: AgentProfile, blueprint?: BlueprintProfile): void {
+    this.dirtyAgents.add(agent.agentId)
+    if (blueprint) this.dirtyBlueprints.add(blueprint.blueprintId)
+  }
+
+  /** Profiles changed since the last call, and forget that they were. */
+  takeDirty(): { agents: AgentProfile[]; blueprints: BlueprintProfile[] } {
+    const agents: AgentProfile[] = []
+    const blueprints: BlueprintProfile[] = []
+    for (const id of this.dirtyAgents) {
+      const p = this.agents.get(id)
+      if (p) agents.push(p)
+    }
+    for (const id of this.dirtyBlueprints) {
+      const b = this.blueprints.get(id)
+      if (b) blueprints.push(b)
+    }
+    this.dirtyAgents.clear()
+    this.dirtyBlueprints.clear()
+    return { agents, blueprints }
+  }
+
+  restoreAgent(p: AgentProfile): void {
+    completeStates(p.states)
+    this.agents.set(p.agentId, p)
+  }
+
+  restoreBlueprint(b: BlueprintProfile): void {
+    completeStates(b.states)
+    this.blueprints.set(b.blueprintId, b)
+  }
+
+  /** Drop agents from memory (after a partition is revoked and checkpointed). */
+  evict(agentIds: Iterable<string>): void {
+    for (const id of agentIds) this.agents.delete(id)
+  }
+}

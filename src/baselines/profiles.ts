@@ -1,0 +1,100 @@
+/**
+ * The hot, in-memory baseline of one agent and of one blueprint (peer group). Plain JSON data, so a
+ * profile encodes to ClickHouse as it is and restores to the same scoring behaviour.
+ */
+import type { Detection, RiskLevel } from '../../schemas/risk.ts'
+import type { AgentEvent } from '../../schemas/events.ts'
+import { DETECTORS } from '../../detectors/index.ts'
+
+/** Accumulated risk of one agent, decayed on event time. */
+export interface RiskState {
+  /** Accumulated risk in [0, 1] as of `ts`. */
+  score: number
+  /** Event time of the last update, epoch ms. */
+  ts: number
+  level: RiskLevel
+  /** Findings that raised the current level, strongest first (bounded). */
+  detections: Detection[]
+  /** Events behind those findings (bounded). */
+  eventIds: string[]
+}
+
+export interface AgentProfile {
+  agentId: string
+  tenantId: string
+  blueprintId?: string
+  ownerId?: string
+  /** Event time of the first and latest event processed, epoch ms. */
+  firstTs: number
+  lastTs: number
+  /** Event time of the first event learned into the baseline, epoch ms (0 = none yet). */
+  firstLearnedTs: number
+  /** Events learned into the baseline. */
+  learned: number
+  /** Events processed (learned or not). */
+  seen: number
+  /** Detector name -> that detector's state. */
+  states: Record<string, unknown>
+  risk: RiskState
+  /** Last event ids processed, newest last: redeliveries within this window change nothing. */
+  recentIds: string[]
+  /** Kafka high-water mark: [partition, offset] of the last message applied; older offsets are redeliveries. */
+  offset?: [number, number]
+  /** Flagged events kept so that an analyst's confirm-safe can teach them to the baseline (bounded). */
+  flagged: AgentEvent[]
+  /** Confirmed compromised by an analyst: its events never enter any baseline. */
+  compromised: boolean
+}
+
+export interface BlueprintProfile {
+  blueprintId: string
+  /** Distinct agents that have contributed to this peer baseline. */
+  agents: number
+  learned: number
+  states: Record<string, unknown>
+}
+
+/** How many event ids an agent remembers for dedupe. */
+export const RECENT_IDS = 64
+/** How many flagged events an agent keeps for confirm-safe. */
+export const FLAGGED_KEPT = 32
+
+export function emptyRisk(): RiskState {
+  return { score: 0, ts: 0, level: 'none', detections: [], eventIds: [] }
+}
+
+export function newAgentProfile(e: AgentEvent): AgentProfile {
+  const states: Record<string, unknown> = {}
+  for (const d of DETECTORS) states[d.name] = d.init()
+  return {
+    agentId: e.agent.id,
+    tenantId: e.tenantId,
+    blueprintId: e.agent.blueprintId,
+    ownerId: e.agent.ownerId,
+    firstTs: e.ts,
+    lastTs: e.ts,
+    firstLearnedTs: 0,
+    learned: 0,
+    seen: 0,
+    states,
+    risk: emptyRisk(),
+    recentIds: [],
+    flagged: [],
+    compromised: false,
+  }
+}
+
+export function newBlueprintProfile(blueprintId: string): BlueprintProfile {
+  const states: Record<string, unknown> = {}
+  for (const d of DETECTORS) states[d.name] = d.init()
+  return { blueprintId, agents: 0, learned: 0, states }
+}
+
+/**
+ * Fill in detector states missing from a restored profile (a detector added since it was saved), so
+ * a new detector starts warm-up instead of crashing on old data.
+ */
+export function completeStates(states: Record<string, unknown>): Record<string, unknown> {
+  for (const d of DETECTORS) if (states[d.name] === undefined) states[d.name] = d.init()
+  return states
+}

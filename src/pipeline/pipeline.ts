@@ -1,0 +1,260 @@
+/**
+ * The per-event path, all in memory and synchronous: dedupe, score against the agent's and its
+ * peers' baselines, update risk, learn unless flagged. No I/O here: sinks and checkpoints are the
+ * service's job, so the same code serves the live service, replay and evaluation, deterministically.
+ */
+import { createHash } from 'node:crypto'
+import type { AgentEvent } from '../../schemas/events.ts'
+import type { Config } from '../../schemas/config.ts'
+import type { ActionName, Detection, RiskEvent, RiskLevel } from '../../schemas/risk.ts'
+import type { DetectorContext } from '../../detectors/index.ts'
+import { Baselines } from '../baselines/baselines.ts'
+import { FLAGGED_KEPT, RECENT_IDS, emptyRisk, type AgentProfile, type BlueprintProfile } from '../baselines/profiles.ts'
+import { DetectorSettingsResolver } from './detector-settings.ts'
+import { absorb, combine, decayed, levelOf, levelRank, nextLevel } from './risk.ts'
+
+export interface ProcessMeta {
+  /** Kafka partition and offset of the message, for exact redelivery detection. */
+  partition?: number
+  offset?: number
+}
+
+export type ProcessOutcome = 'processed' | 'duplicate'
+
+export interface PipelineStats {
+  processed: number
+  duplicates: number
+  learned: number
+  flagged: number
+  riskEvents: number
+}
+
+const ACTION_RANK: Record<ActionName, number> = { none: 0, notify_owner: 1, throttle: 2, quarantine: 3 }
+
+export class Pipeline {
+  readonly baselines: Baselines
+  readonly stats: PipelineStats = { processed: 0, duplicates: 0, learned: 0, flagged: 0, riskEvents: 0 }
+  private config!: Config
+  private resolver!: DetectorSettingsResolver
+  /** Agents whose level is above none: the only ones a sweep must look at. */
+  private readonly elevated = new Set<string>()
+  /** Highest event time seen, epoch ms: the pipeline's clock. */
+  private watermark = 0
+  private lastSweep = 0
+  /** Wall clock for `detectedAt` only; injectable for tests. */
+  private readonly now: () => number
+
+  constructor(config: Config, opts: { baselines?: Baselines; now?: () => number } = {}) {
+    this.baselines = opts.baselines ?? new Baselines()
+    this.now = opts.now ?? Date.now
+    this.setConfig(config)
+  }
+
+  setConfig(config: Config): void {
+    this.config = config
+    this.resolver = new DetectorSettingsResolver(config)
+  }
+
+  get eventTime(): number {
+    return this.watermark
+  }
+
+  /** Process one validated event; returns the risk events it caused (level changes only). */
+  process(e: AgentEvent, meta: ProcessMeta = {}, out: RiskEvent[] = []): ProcessOutcome {
+    const agent = this.baselines.agentFor(e)
+    if (this.isDuplicate(agent, e, meta)) {
+      this.stats.duplicates++
+      return 'duplicate'
+    }
+    this.stats.processed++
+    const peers = this.baselines.blueprint(e.agent.blueprintId)
+    this.refreshIdentity(agent, e)
+
+    const active = this.resolver.forBlueprint(e.agent.blueprintId)
+    const ctx = contextOf(agent, peers)
+    const detections: Detection[] = []
+    for (const { detector, settings } of active) {
+      const finding = detector.score(e, agent.states[detector.name], peers?.states[detector.name], settings, ctx)
+      if (!finding) continue
+      const score = clampScore(finding.score * settings.weight)
+      if (score < this.config.risk.minFindingScore) continue
+      detections.push({ detector: detector.name, score: round3(score), observation: finding.observation, reason: finding.reason, evidence: finding.evidence })
+    }
+    const eventScore = combine(detections.map((d) => d.score))
+    const flagged = levelRank(levelOf(eventScore, this.config.risk.thresholds)) >= levelRank(this.config.risk.learnBelowLevel)
+
+    const before = agent.risk.level
+    absorb(agent.risk, e.ts, eventScore, detections, e.eventId, this.config.risk.halfLifeMinutes)
+    agent.risk.level = nextLevel(before, agent.risk.score, this.config.risk.thresholds)
+    if (agent.risk.level !== before) out.push(this.riskEvent(agent, before, e.ts, `event:${e.eventId}`))
+    this.trackElevated(agent)
+
+    if (flagged || agent.compromised) {
+      // Never learn from what was flagged, nor from a compromised agent: that is how a baseline gets poisoned.
+      this.stats.flagged += flagged ? 1 : 0
+      if (!agent.compromised) agent.flagged = [...agent.flagged, e].slice(-FLAGGED_KEPT)
+    } else {
+      this.learn(e, agent, peers, active, ctx)
+    }
+    this.baselines.markDirty(agent, peers)
+
+    if (e.ts > this.watermark) this.watermark = e.ts
+    this.maybeSweep(out)
+    return 'processed'
+  }
+
+  /**
+   * Re-evaluate decayed risk of elevated agents at the current event time, so levels fall back for
+   * agents that went quiet. Driven by event time, so replays sweep at the same moments.
+   */
+  sweep(out: RiskEvent[] = []): RiskEvent[] {
+    const at = this.watermark
+    this.lastSweep = at
+    for (const id of [...this.elevated].sort()) {
+      const agent = this.baselines.agents.get(id)
+      if (!agent) {
+        this.elevated.delete(id)
+        continue
+      }
+      const score = decayed(agent.risk.score, agent.risk.ts, at, this.config.risk.halfLifeMinutes)
+      const level = nextLevel(agent.risk.level, score, this.config.risk.thresholds)
+      if (level === agent.risk.level) continue
+      const before = agent.risk.level
+      agent.risk.score = score
+      agent.risk.ts = Math.max(agent.risk.ts, at)
+      agent.risk.level = level
+      out.push(this.riskEvent(agent, before, at, `sweep:${at}`))
+      this.trackElevated(agent)
+      this.baselines.markDirty(agent)
+    }
+    return out
+  }
+
+  /** Analyst: the finding was noise. Risk goes back to none; the events stay out of the baseline. */
+  dismiss(agentId: string, out: RiskEvent[] = []): boolean {
+    return this.resetRisk(agentId, 'dismiss', out)
+  }
+
+  /** Analyst: the behaviour is legitimate. The flagged events are learned and risk goes back to none. */
+  confirmSafe(agentId: string, out: RiskEvent[] = []): boolean {
+    const agent = this.baselines.agents.get(agentId)
+    if (!agent) return false
+    agent.compromised = false
+    const peers = this.baselines.blueprint(agent.blueprintId)
+    const active = this.resolver.forBlueprint(agent.blueprintId)
+    for (const e of agent.flagged) this.learn(e, agent, peers, active, contextOf(agent, peers))
+    agent.flagged = []
+    return this.resetRisk(agentId, 'confirm_safe', out)
+  }
+
+  /** Analyst: the agent is compromised. Its events never enter a baseline again until confirmed safe. */
+  confirmCompromised(agentId: string): boolean {
+    const agent = this.baselines.agents.get(agentId)
+    if (!agent) return false
+    agent.compromised = true
+    agent.flagged = []
+    this.baselines.markDirty(agent)
+    return true
+  }
+
+  private resetRisk(agentId: string, cause: string, out: RiskEvent[]): boolean {
+    const agent = this.baselines.agents.get(agentId)
+    if (!agent) return false
+    const before = agent.risk.level
+    const ts = Math.max(agent.risk.ts, agent.lastTs)
+    agent.risk = { ...emptyRisk(), ts }
+    if (before !== 'none') out.push(this.riskEvent(agent, before, ts, `${cause}:${agent.lastTs}:${agent.seen}`))
+    this.trackElevated(agent)
+    this.baselines.markDirty(agent)
+    return true
+  }
+
+  private learn(e: AgentEvent, agent: AgentProfile, peers: BlueprintProfile | undefined, active: ReturnType<DetectorSettingsResolver['forBlueprint']>, ctx: DetectorContext): void {
+    for (const { detector, settings } of active) {
+      detector.learn(e, agent.states[detector.name], peers?.states[detector.name], settings, ctx)
+    }
+    if (agent.learned === 0) {
+      agent.firstLearnedTs = e.ts
+      if (peers) peers.agents += 1
+    }
+    agent.learned += 1
+    if (peers) peers.learned += 1
+    this.stats.learned++
+  }
+
+  private isDuplicate(agent: AgentProfile, e: AgentEvent, meta: ProcessMeta): boolean {
+    if (meta.partition !== undefined && meta.offset !== undefined) {
+      const hw = agent.offset
+      if (hw && hw[0] === meta.partition && meta.offset <= hw[1]) return true
+      agent.offset = [meta.partition, meta.offset]
+    }
+    if (agent.recentIds.includes(e.eventId)) return true
+    agent.recentIds.push(e.eventId)
+    if (agent.recentIds.length > RECENT_IDS) agent.recentIds.shift()
+    return false
+  }
+
+  private refreshIdentity(agent: AgentProfile, e: AgentEvent): void {
+    agent.seen += 1
+    if (e.ts > agent.lastTs) agent.lastTs = e.ts
+    if (e.ts < agent.firstTs) agent.firstTs = e.ts
+    if (e.agent.ownerId) agent.ownerId = e.agent.ownerId
+    if (e.agent.blueprintId && agent.blueprintId === undefined) agent.blueprintId = e.agent.blueprintId
+  }
+
+  private trackElevated(agent: AgentProfile): void {
+    if (agent.risk.level === 'none') this.elevated.delete(agent.agentId)
+    else this.elevated.add(agent.agentId)
+  }
+
+  private maybeSweep(out: RiskEvent[]): void {
+    const every = this.config.risk.sweepMinutes * 60_000
+    if (this.lastSweep === 0) this.lastSweep = this.watermark
+    else if (this.watermark - this.lastSweep >= every) this.sweep(out)
+  }
+
+  private riskEvent(agent: AgentProfile, previous: RiskLevel, ts: number, cause: string): RiskEvent {
+    const level = agent.risk.level
+    const rising = levelRank(level) > levelRank(previous)
+    this.stats.riskEvents++
+    return {
+      riskEventId: riskEventId(agent.agentId, previous, level, cause),
+      tenantId: agent.tenantId,
+      agentId: agent.agentId,
+      ...(agent.blueprintId ? { blueprintId: agent.blueprintId } : {}),
+      time: new Date(ts).toISOString(),
+      detectedAt: new Date(this.now()).toISOString(),
+      riskLevel: level,
+      previousRiskLevel: previous,
+      riskScore: Math.round(agent.risk.score * 100),
+      detections: level === 'none' ? [] : agent.risk.detections,
+      eventIds: level === 'none' ? [] : agent.risk.eventIds,
+      action: rising ? this.actionFor(level) : 'none',
+    }
+  }
+
+  /** The strongest action the policy lists for a level. */
+  private actionFor(level: RiskLevel): ActionName {
+    if (level === 'none') return 'none'
+    let best: ActionName = 'none'
+    for (const a of this.config.policy[level]) if (ACTION_RANK[a] > ACTION_RANK[best]) best = a
+    return best
+  }
+}
+
+function contextOf(agent: AgentProfile, peers: BlueprintProfile | undefined): DetectorContext {
+  return {
+    ownEvents: agent.learned,
+    ownHistoryMs: agent.learned > 0 ? agent.lastTs - agent.firstLearnedTs : 0,
+    peerAgents: peers?.agents ?? 0,
+    peerEvents: peers?.learned ?? 0,
+  }
+}
+
+/** Deterministic from what caused the change, so a replay or redelivery yields the same id. */
+export function riskEventId(agentId: string, from: RiskLevel, to: RiskLevel, cause: string): string {
+  return createHash('sha256').update(`${agentId}\u0000${from}\u0000${to}\u0000${cause}`).digest('hex').slice(0, 32)
+}
+
+const clampScore = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x)
+const round3 = (x: number) => Math.round(x * 1000) / 1000

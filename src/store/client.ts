@@ -1,0 +1,34 @@
+/**
+ * The one way to ClickHouse: `@clickhouse/client`, over embedded chDB (a data folder, the default)
+ * or a ClickHouse server when a URL is configured. Callers see the same client either way.
+ */
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import type { Config } from '../../schemas/config.ts'
+
+export interface StoreClient {
+  client: ClickHouseClient
+  database: string
+  embedded: boolean
+  close(): Promise<void>
+}
+
+export async function openStore(cfg: Config['store']): Promise<StoreClient> {
+  if (cfg.url) {
+    const client = createClient({
+      url: cfg.url,
+      username: cfg.username,
+      password: cfg.password,
+      // Batches are large; give a slow server time before calling it down. Milliseconds.
+      request_timeout: 60_000,
+    })
+    return { client, database: cfg.database, embedded: false, close: () => client.close() }
+  }
+  // chDB binds one data folder per process; the import stays lazy so a server deployment never loads it.
+  const dir = resolve(cfg.dataDir)
+  mkdirSync(dir, { recursive: true })
+  const { createChdbConnection } = await import('chdb/connection')
+  const client = createClient({ connection: createChdbConnection({ path: dir }) } as Parameters<typeof createClient>[0])
+  return { client, database: cfg.database, embedded: true, close: () => client.close() }
+}

@@ -1,0 +1,138 @@
+/** How domain objects become ClickHouse rows, and back. One place, so tables and code agree. */
+import type { AgentEvent } from '../../schemas/events.ts'
+import type { RiskEvent } from '../../schemas/risk.ts'
+import type { AgentProfile, BlueprintProfile } from '../baselines/profiles.ts'
+import type { DeadLetter } from '../sinks/types.ts'
+import type { EnforcementChange } from '../enforcement/types.ts'
+
+/** DateTime64(3, 'UTC') literal from epoch ms. */
+export const chTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
+/** Epoch ms from a DateTime64(3, 'UTC') value as ClickHouse returns it in JSON. */
+export const fromChTime = (s: string): number => Date.parse(s.replace(' ', 'T') + 'Z')
+
+export function eventRow(e: AgentEvent, riskScore: number, learned: boolean, ingestedAt: number): Record<string, unknown> {
+  const common = {
+    event_id: e.eventId,
+    kind: e.kind,
+    time: chTime(e.ts),
+    tenant_id: e.tenantId,
+    agent_id: e.agent.id,
+    blueprint_id: e.agent.blueprintId ?? '',
+    owner_id: e.agent.ownerId ?? '',
+    parent_id: e.agent.parentId ?? '',
+    obo_user: e.onBehalfOf?.userId ?? '',
+    trace_id: e.traceId ?? '',
+    risk_score: riskScore,
+    learned,
+    ingested_at: chTime(ingestedAt),
+    raw: JSON.stringify(e, (k, v) => (k === 'ts' ? undefined : v)),
+  }
+  if (e.kind === 'tool_call') {
+    return {
+      ...common,
+      tool: e.tool,
+      resource: e.resource,
+      operation: e.operation,
+      sensitivity: e.sensitivity ?? 'internal',
+      outcome: e.outcome,
+      records: e.records ?? null,
+      bytes: e.bytes ?? null,
+      duration_ms: e.durationMs ?? null,
+      credential: '',
+      ip: '',
+      asn: null,
+      country: '',
+      location: '',
+      scopes: [],
+    }
+  }
+  return {
+    ...common,
+    tool: '',
+    resource: e.resource,
+    operation: '',
+    sensitivity: '',
+    outcome: e.outcome,
+    records: null,
+    bytes: null,
+    duration_ms: null,
+    credential: e.credential,
+    ip: e.network.ip,
+    asn: e.network.asn ?? null,
+    country: e.network.country ?? '',
+    location: e.network.location ?? '',
+    scopes: e.scopes,
+  }
+}
+
+export function riskRow(r: RiskEvent): Record<string, unknown> {
+  return {
+    risk_event_id: r.riskEventId,
+    tenant_id: r.tenantId,
+    agent_id: r.agentId,
+    blueprint_id: r.blueprintId ?? '',
+    time: chTime(Date.parse(r.time)),
+    detected_at: chTime(Date.parse(r.detectedAt)),
+    risk_level: r.riskLevel,
+    previous_risk_level: r.previousRiskLevel,
+    risk_score: r.riskScore,
+    detectors: [...new Set(r.detections.map((d) => d.detector))],
+    action: r.action,
+    event_ids: r.eventIds,
+    body: JSON.stringify(r),
+  }
+}
+
+export function deadLetterRow(d: DeadLetter): Record<string, unknown> {
+  return {
+    received_at: chTime(d.receivedAt),
+    origin: d.origin,
+    partition: d.partition ?? null,
+    offset: d.offset ?? null,
+    key: d.key ?? null,
+    reason: d.reason,
+    payload: d.payload,
+  }
+}
+
+export function agentBaselineRow(p: AgentProfile, version: number, savedAt: number): Record<string, unknown> {
+  return {
+    agent_id: p.agentId,
+    tenant_id: p.tenantId,
+    blueprint_id: p.blueprintId ?? '',
+    version,
+    saved_at: chTime(savedAt),
+    last_event_time: chTime(p.lastTs),
+    learned: p.learned,
+    risk_level: p.risk.level,
+    risk_score: Math.round(p.risk.score * 100),
+    compromised: p.compromised,
+    state: JSON.stringify(p),
+  }
+}
+
+export function blueprintBaselineRow(b: BlueprintProfile, version: number, savedAt: number): Record<string, unknown> {
+  return {
+    blueprint_id: b.blueprintId,
+    version,
+    saved_at: chTime(savedAt),
+    agents: b.agents,
+    learned: b.learned,
+    state: JSON.stringify(b),
+  }
+}
+
+export function enforcementRow(c: EnforcementChange): Record<string, unknown> {
+  return {
+    change_id: c.changeId,
+    agent_id: c.agentId,
+    tenant_id: c.tenantId ?? '',
+    at: chTime(c.at),
+    from_mode: c.from,
+    to_mode: c.to,
+    by: c.state.by,
+    reason: c.state.reason,
+    risk_event_id: c.riskEventId ?? '',
+    body: JSON.stringify(c),
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * AgentWatch's tables in ClickHouse: batched writers for what the pipeline produces, checkpoints
+ * and restore of baselines, and the analyst queries behind the API. Nothing here is called per
+ * event except the queueing `write`s.
+ */
+import type { Config } from '../../schemas/config.ts'
+import type { AgentEvent } from '../../schemas/events.ts'
+import type { RiskEvent } from '../../schemas/risk.ts'
+import type { AgentProfile, BlueprintProfile } from '../baselines/profiles.ts'
+import type { AuditEntry, ConfigVersion, DeadLetterRow, Page, RiskEventFilter } from '../api/deps.ts'
+import type { DeadLetter, Sink } from '../sinks/types.ts'
+import type { EnforcementChange } from '../enforcement/types.ts'
+import { BatchWriter } from './batch-writer.ts'
+import { openStore, type StoreClient } from './client.ts'
+import { migrate } from './migrations.ts'
+import {
+  agentBaselineRow,
+  blueprintBaselineRow,
+  chTime,
+  deadLetterRow,
+  enforcementRow,
+  eventRow,
+  fromChTime,
+  riskRow,
+} from './rows.ts'
+
+type Row = Record<string, unknown>
+
+export class Store {
+  readonly events: BatchWriter<Row>
+  private readonly writers: BatchWriter<Row>[]
+  private readonly deadLetterWriter: BatchWriter<Row>
+  private readonly riskWriter: BatchWriter<Row>
+  private readonly agentWriter: BatchWriter<Row>
+  private readonly blueprintWriter: BatchWriter<Row>
+  private readonly enforcementWriter: BatchWriter<Row>
+  private readonly auditWriter: BatchWriter<Row>
+  /** Baseline versions: wall-clock microseconds, strictly increasing within this process. */
+  private lastVersion = 0
+
+  private constructor(readonly ch: StoreClient, cfg: Config['store']) {
+    const opts = { flushRows: cfg.flushRows, flushMs: cfg.flushMs }
+    const w = (table: string) => new BatchWriter<Row>(ch, table, opts)
+    this.events = w('events')
+    this.deadLetterWriter = w('dead_letters')
+    this.riskWriter = w('risk_events')
+    this.agentWriter = w('agent_baselines')
+    this.blueprintWriter = w('blueprint_baselines')
+    this.enforcementWriter = w('enforcement_actions')
+    this.auditWriter = w('audit_log')
+    this.writers = [this.events, this.deadLetterWriter, this.riskWriter, this.agentWriter, this.blueprintWriter, this.enforcementWriter, this.auditWriter]
+  }
+
+  static async open(cfg: Config['store']): Promise<Store> {
+    const ch = await openStore(cfg)
+    await migrate(ch, { ttlDays: cfg.eventsTtlDays })
+    return new Store(ch, cfg)
+  }
+
+  private get db(): string {
+    return this.ch.database
+  }
+
+  writeEvent(e: AgentEvent, riskScore: number, learned: boolean): void {
+    this.events.write(eventRow(e, riskScore, learned, Date.now()))
+  }
+
+  readonly riskSink: Sink<RiskEvent> = {
+    name: 'clickhouse.risk_events',
+    write: (r) => this.riskWriter.write(riskRow(r)),
+    flush: () => this.riskWriter.flush(),
+    close: () => this.riskWriter.close(),
+  }
+
+  readonly deadLetterSink: Sink<DeadLetter> = {
+    name: 'clickhouse.dead_letters',
+    write: (d) => this.deadLetterWriter.write(deadLetterRow(d)),
+    flush: () => this.deadLetterWriter.flush(),
+    close: () => this.deadLetterWriter.close(),
+  }
+
+  readonly actionSink: Sink<EnforcementChange> = {
+    name: 'clickhouse.enforcement_actions',
+    write: (c) => this.enforcementWriter.write(enforcementRow(c)),
+    flush: () => this.enforcementWriter.flush(),
+    close: () => this.enforcementWriter.close(),
+  }
+
+  /** Queue a checkpoint of changed baselines. */
+  checkpoint(agents: AgentProfile[], blueprints: BlueprintProfile[]): void {
+    const now = Date.now()
+    for (const p of agents) this.agentWriter.write(agentBaselineRow(p, this.nextVersion(now), now))
+    for (const b of blueprints) this.blueprintWriter.write(blueprintBaselineRow(b, this.nextVersion(now), now))
+  }
+
+  /** Resolves when everything queued in every table is durable. */
+  async flush(): Promise<void> {
+    await Promise.all(this.writers.map((w) => w.flush()))
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.writers.map((w) => w.close()))
+    await this.ch.close()
+  }
+
+  get pendingRows(): number {
+    return this.writers.reduce((n, w) => n + w.pending, 0)
+  }
+
+  get rowsWritten(): Record<string, number> {
+    return Object.fromEntries(this.writers.map((w) => [w.table, w.rowsWritten]))
+  }
+
+  private nextVersion(now: number): number {
+    this.lastVersion = Math.max(now * 1000, this.lastVersion + 1)
+    return this.lastVersion
+  }
+
+  // ---- restore -------------------------------------------------------------------------------
+
+  /** Latest saved profile of every agent (or of the given agents). */
+  async loadAgents(agentIds?: string[]): Promise<AgentProfile[]> {
+    const where = agentIds ? 'WHERE agent_id IN {ids:Array(String)}' : ''
+    const rows = await this.select<{ state: string }>(
+      `SELECT argMax(state, version) AS state FROM ${this.db}.agent_baselines ${where} GROUP BY agent_id`,
+      agentIds ? { ids: agentIds } : {},
+    )
+    return rows.map((r) => JSON.parse(r.state) as AgentProfile)
+  }
+
+  async loadBlueprints(): Promise<BlueprintProfile[]> {
+    const rows = await this.select<{ state: string }>(
+      `SELECT argMax(state, version) AS state FROM ${this.db}.blueprint_baselines GROUP BY blueprint_id`,
+    )
+    return rows.map((r) => JSON.parse(r.state) as BlueprintProfile)
+  }
+
+  async loadEnforcementChanges(): Promise<EnforcementChange[]> {
+    const rows = await this.select<{ body: string }>(`SELECT body FROM ${this.db}.enforcement_actions FINAL ORDER BY at, change_id`)
+    return rows.map((r) => JSON.parse(r.body) as EnforcementChange)
+  }
+
+  // ---- analyst queries -----------------------------------------------------------------------
+
+  async queryRiskEvents(f: RiskEventFilter): Promise<Page<RiskEvent>> {
+    const conds: string[] = []
+    const params: Record<string, unknown> = { limit: f.limit + 1 }
+    if (f.agentId) (conds.push('agent_id = {agentId:String}'), (params.agentId = f.agentId))
+    if (f.level) (conds.push('risk_level = {level:String}'), (params.level = f.level))
+    if (f.detector) (conds.push('has(detectors, {detector:String})'), (params.detector = f.detector))
+    if (f.from) (conds.push('time >= {from:DateTime64(3)}'), (params.from = chTime(Date.parse(f.from))))
+    if (f.to) (conds.push('time < {to:DateTime64(3)}'), (params.to = chTime(Date.parse(f.to))))
+    if (f.cursor) {
+      const [t, id] = decodeCursor(f.cursor)
+      conds.push('(time, risk_event_id) < ({ct:DateTime64(3)}, {cid:String})')
+      params.ct = t
+      params.cid = id
+    }
+    const where = conds.length ? `WHERE ${conds.join(' AND ')}` : ''
+    const rows = await this.select<{ body: string; time: string; risk_event_id: string }>(
+      `SELECT body, time, risk_event_id FROM ${this.db}.risk_events FINAL ${where}
+       ORDER BY time DESC, risk_event_id DESC LIMIT {limit:UInt32}`,
+      params,
+    )
+    const page = rows.slice(0, f.limit)
+    const last = page[page.length - 1]
+    return {
+      items: page.map((r) => JSON.parse(r.body) as RiskEvent),
+      ...(rows.length > f.limit && last ? { nextCursor: encodeCursor(last.time, last.risk_event_id) } : {}),
+    }
+  }
+
+  async queryDeadLetters(opts: { limit: number; from?: string }): Promise<DeadLetterRow[]> {
+    const where = opts.from ? 'WHERE received_at >= {from:DateTime64(3)}' : ''
+    const rows = await this.select<{ received_at: string; origin: string; partition: number | null; offset: string | null; reason: string; payload: string }>(
+      `SELECT received_at, origin, partition, offset, reason, payload FROM ${this.db}.dead_letters ${where}
+       ORDER BY received_at DESC LIMIT {limit:UInt32}`,
+      { limit: opts.limit, ...(opts.from ? { from: chTime(Date.parse(opts.from)) } : {}) },
+    )
+    return rows.map((r) => ({
+      receivedAt: new Date(fromChTime(r.received_at)).toISOString(),
+      origin: r.origin,
+      ...(r.partition !== null ? { partition: r.partition } : {}),
+      ...(r.offset !== null ? { offset: r.offset } : {}),
+      reason: r.reason,
+      payload: r.payload,
+    }))
+  }
+
+  writeAudit(entry: AuditEntry): void {
+    this.auditWriter.write({ at: chTime(Date.parse(entry.at)), actor: entry.actor, role: entry.role, action: entry.action, target: entry.target, detail: JSON.stringify(entry.detail) })
+  }
+
+  async queryAudit(opts: { limit: number; target?: string }): Promise<AuditEntry[]> {
+    await this.auditWriter.flush()
+    const rows = await this.select<{ at: string; actor: string; role: AuditEntry['role']; action: string; target: string; detail: string }>(
+      `SELECT at, actor, role, action, target, detail FROM ${this.db}.audit_log ${opts.target ? 'WHERE target = {target:String}' : ''}
+       ORDER BY at DESC LIMIT {limit:UInt32}`,
+      { limit: opts.limit, ...(opts.target ? { target: opts.target } : {}) },
+    )
+    return rows.map((r) => ({ ...r, at: new Date(fromChTime(r.at)).toISOString(), detail: JSON.parse(r.detail) }))
+  }
+
+  async saveConfigVersion(v: ConfigVersion): Promise<void> {
+    await this.ch.client.insert({
+      table: `${this.db}.config_versions`,
+      values: [{ version: v.version, at: chTime(Date.parse(v.at)), by: v.by, config: JSON.stringify(v.config) }],
+      format: 'JSONEachRow',
+    })
+  }
+
+  async loadConfigVersions(): Promise<ConfigVersion[]> {
+    const rows = await this.select<{ version: number; at: string; by: string; config: string }>(
+      `SELECT version, at, by, config FROM ${this.db}.config_versions FINAL ORDER BY version`,
+    )
+    return rows.map((r) => ({ version: r.version, at: new Date(fromChTime(r.at)).toISOString(), by: r.by, config: JSON.parse(r.config) }))
+  }
+
+  async select<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+    const rs = await this.ch.client.query({ query, query_params: params, format: 'JSONEachRow' })
+    return (await rs.json()) as T[]
+  }
+}
+
+function encodeCursor(time: string, id: string): string {
+  return Buffer.from(JSON.stringify([time, id])).toString('base64url')
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+    if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'string') return [v[0], v[1]]
+  } catch {
+    /* fall through */
+  }
+  throw new InvalidCursorError()
+}
+
+export class InvalidCursorError extends Error {
+  readonly statusCode = 400
+  constructor() {
+    super('cursor is not one this API returned')
+  }
+}
