@@ -6,13 +6,15 @@
  */
 import { z } from 'zod'
 import { bump, countOf, type Counts } from './bounded.ts'
-import { SENSITIVITY_WEIGHT, clamp01, type Detector } from './types.ts'
+import { OPERATION_RISK, peerDiscount, round } from './scoring.ts'
+import { clamp01, type Detector } from './types.ts'
 
 const Config = z
   .object({
     minOwnEvents: z.number().int().min(1).default(50).describe('Tool calls an agent must have made before its own baseline is trusted; until then it is judged against its peers. Events.'),
     minPeerAgents: z.number().int().min(1).default(3).describe('Peer agents needed before the blueprint baseline is used. Agents.'),
     peerAdoptionQuiet: z.number().min(0).max(1).default(0.2).describe('Fraction of peer agents that already use a resource at which it counts as normal for the blueprint. 0-1.'),
+    restrictedAdoptionQuiet: z.number().min(0).max(1).default(0.5).describe('The same for restricted resources: only wide use by peers makes a first touch of restricted data normal. 0-1.'),
     rareFraction: z.number().min(0).max(1).default(0.002).describe('A known resource is rare when it accounts for less than this fraction of the agent\'s calls. 0-1.'),
     capacity: z.number().int().min(8).max(4096).default(128).describe('Distinct resources remembered per agent; the rarest are evicted first. Entries.'),
     peerCapacity: z.number().int().min(8).max(65536).default(1024).describe('Distinct resources remembered per blueprint. Entries.'),
@@ -29,7 +31,13 @@ interface State {
   adopters: Counts
 }
 
-const weightOf = (s: keyof typeof SENSITIVITY_WEIGHT | undefined) => SENSITIVITY_WEIGHT[s ?? 'internal']
+/**
+ * Score of a first touch by sensitivity, before peer discount: a new internal resource is a weak
+ * novelty, a new restricted one is clearly abnormal on its own.
+ */
+const FIRST_TOUCH = { public: 0.2, internal: 0.35, confidential: 0.5, restricted: 0.7 } as const
+/** Extra for a first touch that deletes or administers rather than reads. */
+const OPERATION_BONUS = 0.15
 
 export const resourceNovelty: Detector<Cfg, State> = {
   name: 'resource_novelty',
@@ -39,47 +47,49 @@ export const resourceNovelty: Detector<Cfg, State> = {
 
   score(e, own, peers, cfg, ctx) {
     if (e.kind !== 'tool_call') return undefined
-    const weight = weightOf(e.sensitivity)
+    const sensitivity = e.sensitivity ?? 'internal'
+    const base = clamp01(FIRST_TOUCH[sensitivity] + OPERATION_BONUS * Math.max(0, OPERATION_RISK[e.operation] - 0.5) * 2)
     const peerReady = peers !== undefined && ctx.peerAgents >= cfg.minPeerAgents
-    const adoption = peerReady ? Math.min(1, countOf(peers.adopters, e.resource) / ctx.peerAgents) : 0
-    const peerEvidence = peerReady
-      ? { peerAgentsUsingIt: countOf(peers.adopters, e.resource), peerAgents: ctx.peerAgents }
-      : {}
-    // Discount by how widely the blueprint already uses the resource: 0 at peerAdoptionQuiet or above.
-    const peerDiscount = peerReady ? clamp01(1 - adoption / cfg.peerAdoptionQuiet) : 1
+    const peerUsers = peerReady ? countOf(peers.adopters, e.resource) : 0
+    const adoption = peerReady ? Math.min(1, peerUsers / ctx.peerAgents) : 0
+    const quiet = sensitivity === 'restricted' ? cfg.restrictedAdoptionQuiet : cfg.peerAdoptionQuiet
+    const discount = peerReady ? peerDiscount(adoption, quiet) : 1
+    const peerEvidence = peerReady ? { peerAgentsUsingIt: peerUsers, peerAgents: ctx.peerAgents } : {}
+    const seen = countOf(own.res, e.resource)
 
     if (own.n < cfg.minOwnEvents) {
       // Warm-up: no trustworthy own baseline. Judge against the peers, or abstain without them.
-      if (!peerReady) return undefined
-      if (peerDiscount === 0) return undefined
-      return {
-        score: clamp01(weight * peerDiscount),
-        observation: 'first_seen',
-        reason: `new agent touched ${e.sensitivity ?? 'internal'} resource ${e.resource}, which ${countOf(peers.adopters, e.resource)} of its ${ctx.peerAgents} blueprint peers use`,
-        evidence: { resource: e.resource, sensitivity: e.sensitivity ?? 'internal', ownToolCalls: own.n, ...peerEvidence },
-      }
-    }
-
-    const seen = countOf(own.res, e.resource)
-    if (seen === 0) {
-      const score = clamp01(weight * peerDiscount)
+      if (!peerReady || seen > 0) return undefined
+      const score = round(base * discount)
       if (score === 0) return undefined
       return {
         score,
         observation: 'first_seen',
-        reason: `first ${e.operation} of ${e.sensitivity ?? 'internal'} resource ${e.resource} in ${own.n} tool calls`,
-        evidence: { resource: e.resource, sensitivity: e.sensitivity ?? 'internal', ownToolCalls: own.n, distinctResourcesKnown: Object.keys(own.res).length, ...peerEvidence },
+        reason: `new agent ${e.operation} on ${sensitivity} resource ${e.resource}, which ${peerUsers} of its ${ctx.peerAgents} blueprint peers use`,
+        evidence: { resource: e.resource, sensitivity, operation: e.operation, ownToolCalls: own.n, ...peerEvidence },
+      }
+    }
+
+    if (seen === 0) {
+      const score = round(base * discount)
+      if (score === 0) return undefined
+      return {
+        score,
+        observation: 'first_seen',
+        reason: `first ${e.operation} of ${sensitivity} resource ${e.resource} in ${own.n} tool calls` + (peerReady ? `; ${peerUsers} of ${ctx.peerAgents} blueprint peers use it` : ''),
+        evidence: { resource: e.resource, sensitivity, operation: e.operation, ownToolCalls: own.n, distinctResourcesKnown: Object.keys(own.res).length, ...peerEvidence },
       }
     }
     const fraction = seen / own.n
     if (fraction < cfg.rareFraction) {
-      const score = clamp01(weight * 0.5 * peerDiscount)
+      // Known but rare: half the weight of a first touch.
+      const score = round(base * 0.5 * discount)
       if (score === 0) return undefined
       return {
         score,
         observation: 'rare',
         reason: `${e.resource} is rare for this agent: ${seen} of ${own.n} tool calls`,
-        evidence: { resource: e.resource, sensitivity: e.sensitivity ?? 'internal', seen, ownToolCalls: own.n, ...peerEvidence },
+        evidence: { resource: e.resource, sensitivity, seen, ownToolCalls: own.n, rareFraction: cfg.rareFraction, ...peerEvidence },
       }
     }
     return undefined

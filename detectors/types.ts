@@ -24,6 +24,7 @@ export type Observation =
   | 'failure_burst'
   | 'probing'
   | 'spawn_burst'
+  | 'delegation_depth'
 
 /** What a detector returns; the pipeline adds the detector's name. */
 export interface Finding {

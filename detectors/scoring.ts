@@ -1,0 +1,87 @@
+/**
+ * Scoring helpers shared by detectors, so that the same kind of evidence maps to the same score in
+ * every detector (one detector's 0.9 should mean as much as another's).
+ */
+import { clamp01 } from './types.ts'
+
+/**
+ * What is left of a finding when a fraction `adoption` (0-1) of the blueprint's agents already does
+ * the same thing: 1 when no peer does it, 0 at `quiet` and above. Squared so that a thing only one
+ * or two peers do still counts as mostly unusual.
+ */
+export function peerDiscount(adoption: number, quiet: number): number {
+  if (adoption <= 0) return 1
+  if (quiet <= 0) return 0
+  const r = adoption / quiet
+  return r >= 1 ? 0 : 1 - r * r
+}
+
+/**
+ * Maps an excess measured in doublings (log2 units above what is normal) to [0, 1): 0 at no excess,
+ * 0.5 at `half` doublings, approaching 1. Each further `half` doublings halves the remaining doubt.
+ */
+export function fromDoublings(excess: number, half: number): number {
+  return excess <= 0 ? 0 : 1 - Math.pow(2, -excess / half)
+}
+
+/** Noisy-OR of independent pieces of evidence, each in [0, 1]. */
+export function anyOf(scores: readonly number[]): number {
+  return clamp01(1 - scores.reduce((p, s) => p * (1 - clamp01(s)), 1))
+}
+
+/** How much an operation can change or expose, 0-1: a new admin or delete matters more than a new read. */
+export const OPERATION_RISK = { read: 0, write: 0.3, execute: 0.5, delete: 0.7, admin: 1 } as const
+
+export const round = (x: number, digits = 3): number => Number(x.toFixed(digits))
+
+/**
+ * Distinct agents doing something in the window that is open now, tallied in the blueprint state.
+ * `peer` is `[windowStart, agents]`; the agent's own state remembers the window it was last counted
+ * in, so each agent counts once per window. Returns the agent's new mark.
+ */
+export function tallyAgent(peer: [number, number], ownMark: number, ts: number, windowMs: number): number {
+  const start = Math.floor(ts / windowMs) * windowMs
+  if (start > peer[0]) {
+    peer[0] = start
+    peer[1] = 0
+  }
+  if (start === peer[0] && ownMark !== start) {
+    peer[1] += 1
+    return start
+  }
+  return ownMark
+}
+
+/** Other agents (not this one) tallied in the window containing `ts`. */
+export function othersNow(peer: [number, number], ownMark: number, ts: number, windowMs: number): number {
+  const start = Math.floor(ts / windowMs) * windowMs
+  if (peer[0] !== start) return 0
+  return Math.max(0, peer[1] - (ownMark === start ? 1 : 0))
+}
+
+/**
+ * A fixed-size histogram on a log2 scale: bucket i holds values x with log2(1 + x) in
+ * [i * step, (i + 1) * step). Heavy tails land in a few buckets instead of dragging a mean.
+ */
+export function logBucket(x: number, step: number, buckets: number): number {
+  return Math.min(buckets - 1, Math.max(0, Math.floor(Math.log2(1 + Math.max(0, x)) / step)))
+}
+
+export function addToLogHistogram(h: number[], x: number, step: number): void {
+  h[logBucket(x, step, h.length)] += 1
+}
+
+/** Upper edge, in log2(1 + x) units, of the bucket holding quantile q (0-1); -1 when empty. */
+export function logHistogramQuantile(h: readonly number[], q: number, step: number): number {
+  const total = h.reduce((a, b) => a + b, 0)
+  if (total === 0) return -1
+  const target = q * total
+  let seen = 0
+  for (let i = 0; i < h.length; i++) {
+    seen += h[i]
+    if (seen >= target && h[i] > 0) return (i + 1) * step
+  }
+  return h.length * step
+}
+
+export const histogramTotal = (h: readonly number[]): number => h.reduce((a, b) => a + b, 0)

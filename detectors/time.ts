@@ -1,0 +1,4 @@
+/** Time units in milliseconds, for detector windows and history spans. */
+export const MINUTE = 60_000
+export const HOUR = 60 * MINUTE
+export const DAY = 24 * HOUR
