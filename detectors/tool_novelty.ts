@@ -1,0 +1,121 @@
+/**
+ * tool_novelty: a tool the agent has never (or rarely) invoked, and a first destructive or
+ * administrative operation (delete, admin) by an agent that never did one. Both are discounted when
+ * the blueprint's peers already do the same, so a tool rolled out to every agent of a blueprint is
+ * not an anomaly. A brand-new agent is judged against its peers from its first event.
+ */
+import { z } from 'zod'
+import { bump, countOf, type Counts } from './bounded.ts'
+import { OPERATION_RISK, peerDiscount, round } from './scoring.ts'
+import { SENSITIVITY_WEIGHT, clamp01, type Detector } from './types.ts'
+
+const Config = z
+  .object({
+    minOwnEvents: z.number().int().min(1).default(50).describe('Tool calls an agent must have made before its own baseline is trusted; until then it is judged against its peers. Events.'),
+    minPeerAgents: z.number().int().min(1).default(3).describe('Peer agents needed before the blueprint baseline is used. Agents.'),
+    peerAdoptionQuiet: z.number().min(0).max(1).default(0.2).describe('Fraction of peer agents that already use a tool (or operation) at which it counts as normal for the blueprint. 0-1.'),
+    rareFraction: z.number().min(0).max(1).default(0.002).describe('A known tool is rare when it accounts for less than this fraction of the agent\'s calls. 0-1.'),
+    firstToolScore: z.number().min(0).max(1).default(0.35).describe('Score of a first-seen tool used for a read, before peer discount; more for writes, deletes and admin operations. 0-1.'),
+    firstPrivilegedOpScore: z.number().min(0).max(1).default(0.6).describe('Score of an agent\'s first delete operation, before peer discount; a first admin operation scores 0.1 more, and restricted data adds up to 0.15. 0-1.'),
+    capacity: z.number().int().min(8).max(4096).default(64).describe('Distinct tools remembered per agent; the rarest are evicted first. Entries.'),
+    peerCapacity: z.number().int().min(8).max(65536).default(512).describe('Distinct tools remembered per blueprint. Entries.'),
+  })
+  .strict()
+
+type Cfg = z.infer<typeof Config>
+interface State {
+  /** tool -> [calls, firstSeen, lastSeen] */
+  tools: Counts
+  /** operation -> [calls, firstSeen, lastSeen]; at most five keys */
+  ops: Counts
+  /** tool calls learned */
+  n: number
+  /** peer state only: tool -> [distinct agents that use it, firstSeen, lastSeen] */
+  toolAdopters: Counts
+  /** peer state only: operation -> [distinct agents that used it, firstSeen, lastSeen] */
+  opAdopters: Counts
+}
+
+const PRIVILEGED = new Set(['delete', 'admin'])
+
+export const toolNovelty: Detector<Cfg, State> = {
+  name: 'tool_novelty',
+  description: 'First-seen and rare tools, and first delete or admin operations, against the agent and its blueprint peers.',
+  config: Config,
+  init: () => ({ tools: {}, ops: {}, n: 0, toolAdopters: {}, opAdopters: {} }),
+
+  score(e, own, peers, cfg, ctx) {
+    if (e.kind !== 'tool_call') return undefined
+    const ownReady = own.n >= cfg.minOwnEvents
+    const peerReady = peers !== undefined && ctx.peerAgents >= cfg.minPeerAgents
+    if (!ownReady && !peerReady) return undefined
+    const sensitivity = e.sensitivity ?? 'internal'
+    const adoptionOf = (table: Counts, key: string) => (peerReady ? Math.min(1, countOf(table, key) / ctx.peerAgents) : 0)
+
+    // During warm-up the agent's own history is too short to call anything new; only what the
+    // peers never do counts, so "new for the agent" is replaced by "not yet done by the agent".
+    const toolSeen = countOf(own.tools, e.tool)
+    const toolAdoption = peers ? adoptionOf(peers.toolAdopters, e.tool) : 0
+    const toolDiscount = peerReady ? peerDiscount(toolAdoption, cfg.peerAdoptionQuiet) : 1
+    const toolBase = clamp01(cfg.firstToolScore + 0.25 * OPERATION_RISK[e.operation])
+    let toolScore = 0
+    let toolObservation: 'first_seen' | 'rare' = 'first_seen'
+    if (toolSeen === 0) toolScore = toolBase * toolDiscount
+    else if (ownReady && toolSeen / own.n < cfg.rareFraction) {
+      toolScore = 0.5 * toolBase * toolDiscount
+      toolObservation = 'rare'
+    }
+
+    let opScore = 0
+    const opSeen = countOf(own.ops, e.operation)
+    const opAdoption = peers ? adoptionOf(peers.opAdopters, e.operation) : 0
+    if (PRIVILEGED.has(e.operation) && opSeen === 0) {
+      const base = cfg.firstPrivilegedOpScore + (e.operation === 'admin' ? 0.1 : 0) + 0.15 * Math.max(0, SENSITIVITY_WEIGHT[sensitivity] - 0.5) * 2
+      opScore = clamp01(base) * (peerReady ? peerDiscount(opAdoption, cfg.peerAdoptionQuiet) : 1)
+    }
+
+    const score = round(Math.max(toolScore, opScore))
+    if (score <= 0) return undefined
+    const peerEvidence = peerReady
+      ? { peerAgents: ctx.peerAgents, peerAgentsUsingTool: countOf(peers.toolAdopters, e.tool), peerAgentsUsingOperation: countOf(peers.opAdopters, e.operation) }
+      : {}
+    const who = ownReady ? `in ${own.n} tool calls` : `(new agent, ${own.n} tool calls so far)`
+    const reason =
+      opScore >= toolScore
+        ? `first ${e.operation} operation by this agent ${who}, via ${e.tool} on ${sensitivity} ${e.resource}` + (peerReady ? `; ${countOf(peers.opAdopters, e.operation)} of ${ctx.peerAgents} peers ever did a ${e.operation}` : '')
+        : toolObservation === 'first_seen'
+          ? `first use of tool ${e.tool} ${who}` + (peerReady ? `; ${countOf(peers.toolAdopters, e.tool)} of ${ctx.peerAgents} peers use it` : '')
+          : `tool ${e.tool} is rare for this agent: ${toolSeen} of ${own.n} calls`
+    return {
+      score,
+      observation: opScore >= toolScore ? 'first_seen' : toolObservation,
+      reason,
+      evidence: {
+        tool: e.tool,
+        operation: e.operation,
+        sensitivity,
+        ownToolCalls: own.n,
+        ownCallsWithTool: toolSeen,
+        ownCallsWithOperation: opSeen,
+        distinctToolsKnown: Object.keys(own.tools).length,
+        ...peerEvidence,
+      },
+    }
+  },
+
+  learn(e, own, peers, cfg) {
+    if (e.kind !== 'tool_call') return
+    const newTool = countOf(own.tools, e.tool) === 0
+    const newOp = countOf(own.ops, e.operation) === 0
+    bump(own.tools, e.tool, e.ts, cfg.capacity)
+    bump(own.ops, e.operation, e.ts, 8)
+    own.n += 1
+    if (peers) {
+      bump(peers.tools, e.tool, e.ts, cfg.peerCapacity)
+      bump(peers.ops, e.operation, e.ts, 8)
+      peers.n += 1
+      if (newTool) bump(peers.toolAdopters, e.tool, e.ts, cfg.peerCapacity)
+      if (newOp) bump(peers.opAdopters, e.operation, e.ts, 8)
+    }
+  },
+}

@@ -1,0 +1,273 @@
+/**
+ * volume: more calls, records or bytes than the agent's own rhythm allows, in two ways:
+ *
+ * - per hour: the calls, records and bytes of the hour that is open now, against what this agent
+ *   usually does in the same hour of the week (log-space averages per hour-of-week slot, so one
+ *   heavy hour does not drag the baseline, and the agent's own usual excess as tolerance);
+ * - per call: the records and bytes of one call against the agent's own distribution of call sizes
+ *   (log2 histograms; a bulk read far above the 99th percentile stands out).
+ *
+ * What counts is the excess over the blueprint's excess in the same hour (the median, over the other
+ * agents active this hour, of how far each is above its own rhythm): when the peers surge together
+ * (an incident night), a surge of this agent is no anomaly, while one peer's surge excuses nothing. A new agent (less than
+ * `minHistoryDays` of history) is judged against its peers' per-agent rhythm.
+ */
+import { z } from 'zod'
+import { addToLogHistogram, fromDoublings, histogramTotal, logHistogramQuantile, round } from './scoring.ts'
+import { DAY, HOUR } from './time.ts'
+import { SENSITIVITY_WEIGHT, hourOfWeek, type Detector } from './types.ts'
+
+const Config = z
+  .object({
+    minHistoryDays: z.number().positive().default(7).describe('History span an agent needs before its own hour-of-week rhythm is trusted; until then it is judged against its peers. Days.'),
+    minPeerAgents: z.number().int().min(1).default(3).describe('Peer agents needed before the blueprint rhythm is used. Agents.'),
+    minCallsForSizes: z.number().int().min(1).default(50).describe('Tool calls needed before a call-size distribution (own or blueprint) is trusted. Calls.'),
+    toleranceDoublings: z.number().min(0).default(1).describe('Least excess over the usual hourly volume before anything counts, on top of the agent\'s own usual excess (95th percentile of past hours). Doublings (1 = twice the usual).'),
+    newAgentExtraDoublings: z.number().min(0).default(1).describe('Extra tolerance for an agent judged against its peers, whose own level is not known yet. Doublings.'),
+    quietHourFloorDoublings: z.number().min(0).default(1).describe('An hour\'s expectation is never set lower than the agent\'s median active hour minus this; activity at a quiet hour is time_of_week\'s finding, not a surge. Doublings.'),
+    sizeMarginDoublings: z.number().min(0).default(1).describe('A call must exceed the 99th percentile of the agent\'s call sizes by this much before it counts. Doublings.'),
+    halfScoreDoublings: z.number().positive().default(2).describe('Excess beyond tolerance at which the score reaches 0.5 (before sensitivity); each further step halves the remaining doubt. Doublings.'),
+    slotWeight: z.number().min(0.01).max(1).default(0.3).describe('Weight of the newest week in an hour-of-week slot\'s moving average. 0-1.'),
+    fleetQuorum: z.number().int().min(1).default(2).describe('Other peer agents that must be active in the same hour before their surge fully discounts this agent\'s. Agents.'),
+    fleetCapacity: z.number().int().min(8).max(4096).default(256).describe('Agents whose excess this hour the blueprint remembers; later ones in the same hour are not sampled. Agents.'),
+  })
+  .strict()
+
+type Cfg = z.infer<typeof Config>
+
+/** Metrics per hour: calls, records, bytes. */
+const METRICS = ['calls', 'records', 'bytes'] as const
+const M = METRICS.length
+const SLOTS = 168
+/** Histogram resolution: half a doubling per bucket. */
+const STEP = 0.5
+const SIZE_BUCKETS = 80 // up to 2^40
+const RESIDUAL_BUCKETS = 40 // up to 20 doublings
+
+interface State {
+  /** Epoch hour (ts / 1 h) of the open window; -1 before the first call. */
+  hour: number
+  /** Calls, records, bytes of the open window (for the blueprint: summed over its agents). */
+  win: number[]
+  /** Blueprint only: distinct agents active in the open window. */
+  winAgents: number
+  /** Own only: epoch hour in which this agent was last counted in the blueprint's winAgents. */
+  countedHour: number
+  /** Blueprint only: agent id -> how far that agent is above its own rhythm in the open hour, doublings. Emptied every hour. */
+  excessNow: Record<string, number>
+  /** 168 x 3 moving averages of log2(1 + volume per hour) (per active agent for the blueprint). */
+  slots: number[]
+  /** 168 hours folded into each slot. */
+  slotHours: number[]
+  /** Histogram of how far closed hours exceeded their expectation (doublings, 0.5 per bucket). */
+  excess: number[]
+  /** Histograms of log2(1 + records) and log2(1 + bytes) per call. */
+  recordsPerCall: number[]
+  bytesPerCall: number[]
+  /** Tool calls learned. */
+  calls: number
+  /** Event time of the first learned call, ms; -1 before. */
+  firstTs: number
+}
+
+const zeros = (n: number) => new Array<number>(n).fill(0)
+const log2p = (x: number) => Math.log2(1 + Math.max(0, x))
+
+/** Median of a slot metric over the slots where it is active, log2 units; 0 when none is. */
+function activeMedian(s: State, m: number): number {
+  const active: number[] = []
+  for (let h = 0; h < SLOTS; h++) if (s.slotHours[h] > 0 && s.slots[h * M + m] > 0.5) active.push(s.slots[h * M + m])
+  if (active.length === 0) return 0
+  active.sort((a, b) => a - b)
+  return active[Math.floor(active.length / 2)]
+}
+
+/** Expected log2(1 + volume) for hour-of-week `h` and metric `m`; undefined if the slot is unknown. */
+function expected(s: State, h: number, m: number, floorDoublings: number): number | undefined {
+  if (s.slotHours[h] === 0) return undefined
+  return Math.max(s.slots[h * M + m], activeMedian(s, m) - floorDoublings)
+}
+
+/** Closes the open window (and any silent hours since) into the hour-of-week slots. */
+function rollTo(s: State, hour: number, cfg: Cfg, perAgent: boolean): void {
+  if (s.hour < 0) {
+    s.hour = hour
+    return
+  }
+  if (hour <= s.hour) return
+  const divisor = perAgent ? Math.max(1, s.winAgents) : 1
+  // Fold the closed hour, then zeros for silent hours in between (at most one week of them).
+  const gap = Math.min(hour - s.hour, SLOTS + 1)
+  for (let k = 0; k < gap; k++) {
+    const h = hourOfWeek((s.hour + k) * HOUR)
+    for (let m = 0; m < M; m++) {
+      const value = k === 0 ? log2p(s.win[m] / divisor) : 0
+      if (k === 0 && m === 0 && !perAgent) {
+        const exp = expected(s, h, m, cfg.quietHourFloorDoublings)
+        if (exp !== undefined && s.win[0] > 0) addToLogHistogramLinear(s.excess, value - exp)
+      }
+      const i = h * M + m
+      s.slots[i] = s.slotHours[h] === 0 ? value : s.slots[i] + cfg.slotWeight * (value - s.slots[i])
+    }
+    s.slotHours[h] += 1
+  }
+  s.hour = hour
+  s.win = zeros(M)
+  s.winAgents = 0
+  s.excessNow = {}
+}
+
+/** Residual histogram on a linear doublings scale (the residual already is a log). */
+function addToLogHistogramLinear(h: number[], doublings: number): void {
+  const i = Math.min(h.length - 1, Math.max(0, Math.floor(doublings / STEP)))
+  h[i] += 1
+}
+
+/** 95th percentile of the residual histogram, doublings; 0 when empty. */
+function usualExcess(h: readonly number[]): number {
+  const q = logHistogramQuantile(h, 0.95, STEP)
+  return q < 0 ? 0 : q
+}
+
+/** Median excess (doublings) of the other agents active in the open hour, weighted down below quorum. */
+function fleetExcessOf(peers: State, agentId: string, cfg: Cfg): { excess: number; others: number } {
+  const others = Object.entries(peers.excessNow)
+    .filter(([id]) => id !== agentId)
+    .map(([, x]) => x)
+    .sort((a, b) => a - b)
+  if (others.length === 0) return { excess: 0, others: 0 }
+  // Lower median: with two others, the smaller excess, so one surging peer excuses nothing.
+  const median = others[Math.floor((others.length - 1) / 2)]
+  return { excess: Math.min(1, others.length / cfg.fleetQuorum) * Math.max(0, median), others: others.length }
+}
+
+export const volume: Detector<Cfg, State> = {
+  name: 'volume',
+  description: 'Calls, records and bytes per hour against the agent\'s hour-of-week rhythm, and per-call size outliers, discounted by fleet-wide surges.',
+  config: Config,
+  init: () => ({
+    hour: -1,
+    win: zeros(M),
+    winAgents: 0,
+    countedHour: -1,
+    excessNow: {},
+    slots: zeros(SLOTS * M),
+    slotHours: zeros(SLOTS),
+    excess: zeros(RESIDUAL_BUCKETS),
+    recordsPerCall: zeros(SIZE_BUCKETS),
+    bytesPerCall: zeros(SIZE_BUCKETS),
+    calls: 0,
+    firstTs: -1,
+  }),
+
+  score(e, own, peers, cfg, ctx) {
+    if (e.kind !== 'tool_call') return undefined
+    const hour = Math.floor(e.ts / HOUR)
+    const h = hourOfWeek(e.ts)
+    const minHistoryMs = cfg.minHistoryDays * DAY
+    const ownReady = own.firstTs >= 0 && e.ts - own.firstTs >= minHistoryMs
+    const peerReady = peers !== undefined && ctx.peerAgents >= cfg.minPeerAgents && peers.firstTs >= 0 && e.ts - peers.firstTs >= minHistoryMs
+    const thisCall = [1, e.records ?? 0, e.bytes ?? 0]
+    const ownNow = METRICS.map((_, m) => (own.hour === hour ? own.win[m] : 0) + thisCall[m])
+
+    // Fleet excess: the median over the other agents active this hour of their own excess.
+    const fleet = peers && peers.hour === hour ? fleetExcessOf(peers, e.agent.id, cfg) : { excess: 0, others: 0 }
+    const fleetExcess = fleet.excess
+    const othersActive = fleet.others
+
+    // Per-hour surge against own rhythm, or the peers' per-agent rhythm for a new agent.
+    let hourScore = 0
+    let hourEvidence: Record<string, unknown> = {}
+    const basis = ownReady ? own : peerReady ? peers : undefined
+    if (basis) {
+      const tolerance = ownReady ? Math.max(cfg.toleranceDoublings, usualExcess(own.excess)) : cfg.toleranceDoublings + cfg.newAgentExtraDoublings
+      for (let m = 0; m < M; m++) {
+        if (m > 0 && thisCall[m] === 0 && ownNow[m] === 0) continue
+        const exp = expected(basis, h, m, cfg.quietHourFloorDoublings) ?? activeMedian(basis, m)
+        const raw = log2p(ownNow[m]) - exp
+        const over = raw - fleetExcess - tolerance
+        const s = fromDoublings(over, cfg.halfScoreDoublings)
+        if (s > hourScore) {
+          hourScore = s
+          hourEvidence = {
+            metric: METRICS[m],
+            thisHour: ownNow[m],
+            usualForThisHour: round(Math.pow(2, exp) - 1, 1),
+            baseline: ownReady ? 'own' : 'peers',
+            toleranceDoublings: round(tolerance, 2),
+            fleetExcessDoublings: round(fleetExcess, 2),
+            otherPeerAgentsActiveThisHour: othersActive,
+          }
+        }
+      }
+    }
+
+    // Per-call size against own call sizes, or the blueprint's for a new agent.
+    let sizeScore = 0
+    let sizeEvidence: Record<string, unknown> = {}
+    const sizeBasis = own.calls >= cfg.minCallsForSizes ? own : peers && peerReady && peers.calls >= cfg.minCallsForSizes ? peers : undefined
+    if (sizeBasis) {
+      for (const [metric, value, hist] of [
+        ['records', e.records, sizeBasis.recordsPerCall],
+        ['bytes', e.bytes, sizeBasis.bytesPerCall],
+      ] as const) {
+        if (value === undefined || histogramTotal(hist) < cfg.minCallsForSizes) continue
+        const p99 = logHistogramQuantile(hist, 0.99, STEP)
+        const over = log2p(value) - p99 - cfg.sizeMarginDoublings
+        const s = fromDoublings(over, cfg.halfScoreDoublings)
+        if (s > sizeScore) {
+          sizeScore = s
+          sizeEvidence = { metric: `${metric}PerCall`, thisCall: value, p99PerCall: round(Math.pow(2, p99) - 1, 0), baseline: sizeBasis === own ? 'own' : 'peers' }
+        }
+      }
+    }
+
+    const top = Math.max(hourScore, sizeScore)
+    if (top <= 0) return undefined
+    // Volume of sensitive data matters more: x0.81 public .. x1 restricted.
+    const sensitivity = e.sensitivity ?? 'internal'
+    const score = round(top * (0.75 + 0.25 * SENSITIVITY_WEIGHT[sensitivity]))
+    if (score <= 0) return undefined
+    const perCall = sizeScore >= hourScore
+    const ev = perCall ? sizeEvidence : hourEvidence
+    const reason = perCall
+      ? `one call returned ${ev.thisCall} ${String(ev.metric).replace('PerCall', '')}, against a 99th percentile of ${ev.p99PerCall} per call (${ev.baseline} baseline)`
+      : `${ev.thisHour} ${ev.metric} this hour, against a usual ${ev.usualForThisHour} for this hour of the week (${ev.baseline} baseline)` +
+        (Number(ev.fleetExcessDoublings) > 0 ? `; the peers are up ${round(Math.pow(2, Number(ev.fleetExcessDoublings)), 1)}x too` : '')
+    return { score, observation: 'surge', reason, evidence: { ...ev, tool: e.tool, sensitivity } }
+  },
+
+  learn(e, own, peers, cfg) {
+    if (e.kind !== 'tool_call') return
+    const hour = Math.floor(e.ts / HOUR)
+    const h = hourOfWeek(e.ts)
+    const thisCall = [1, e.records ?? 0, e.bytes ?? 0]
+    rollTo(own, hour, cfg, false)
+    if (own.firstTs < 0) own.firstTs = e.ts
+    if (own.hour === hour) for (let m = 0; m < M; m++) own.win[m] += thisCall[m]
+    own.calls += 1
+    if (e.records !== undefined) addToLogHistogram(own.recordsPerCall, e.records, STEP)
+    if (e.bytes !== undefined) addToLogHistogram(own.bytesPerCall, e.bytes, STEP)
+    if (!peers) return
+    rollTo(peers, hour, cfg, true)
+    if (peers.firstTs < 0) peers.firstTs = e.ts
+    if (peers.hour === hour) {
+      for (let m = 0; m < M; m++) peers.win[m] += thisCall[m]
+      if (own.countedHour !== hour) {
+        peers.winAgents += 1
+        own.countedHour = hour
+      }
+      // This agent's excess over its own rhythm so far this hour (over its peers' while it is new).
+      const basis = e.ts - own.firstTs >= cfg.minHistoryDays * DAY ? own : peers
+      let excess = 0
+      for (let m = 0; m < M; m++) {
+        const exp = expected(basis, h, m, cfg.quietHourFloorDoublings)
+        if (exp !== undefined) excess = Math.max(excess, log2p(own.win[m]) - exp)
+      }
+      if (e.agent.id in peers.excessNow || Object.keys(peers.excessNow).length < cfg.fleetCapacity) peers.excessNow[e.agent.id] = round(excess, 3)
+    }
+    peers.calls += 1
+    if (e.records !== undefined) addToLogHistogram(peers.recordsPerCall, e.records, STEP)
+    if (e.bytes !== undefined) addToLogHistogram(peers.bytesPerCall, e.bytes, STEP)
+  },
+}
