@@ -69,6 +69,15 @@ export class Baselines {
     this.blueprints.set(b.blueprintId, b)
   }
 
+  /**
+   * Take a blueprint baseline saved by any instance when it has learned more than ours: peer
+   * baselines span partitions, so after a handoff the fuller copy is the better judge.
+   */
+  mergeBlueprint(b: BlueprintProfile): void {
+    const ours = this.blueprints.get(b.blueprintId)
+    if (!ours || b.learned > ours.learned) this.restoreBlueprint(b)
+  }
+
   /** Drop agents from memory (after a partition is revoked and checkpointed). */
   evict(agentIds: Iterable<string>): void {
     for (const id of agentIds) this.agents.delete(id)

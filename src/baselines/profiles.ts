@@ -38,8 +38,10 @@ export interface AgentProfile {
   risk: RiskState
   /** Last event ids processed, newest last: redeliveries within this window change nothing. */
   recentIds: string[]
-  /** Kafka high-water mark: [partition, offset] of the last message applied; older offsets are redeliveries. */
-  offset?: [number, number]
+  /** Kafka partition the agent's events come from (events are keyed by agent id). */
+  partition?: number
+  /** Kafka high-water marks, `topic:partition` -> offset of the last message applied; older offsets are redeliveries. */
+  offsets?: Record<string, number>
   /** Flagged events kept so that an analyst's confirm-safe can teach them to the baseline (bounded). */
   flagged: AgentEvent[]
   /** Confirmed compromised by an analyst: its events never enter any baseline. */

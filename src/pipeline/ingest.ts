@@ -56,7 +56,7 @@ export class Ingestor {
       const offset = m.offset !== undefined ? Number(m.offset) : undefined
       const before = riskEvents.length
       const learnedBefore = pipeline.stats.learned
-      const outcome = pipeline.process(e, { partition: m.partition, offset }, riskEvents)
+      const outcome = pipeline.process(e, { topic: m.origin, partition: m.partition, offset }, riskEvents)
       if (outcome === 'duplicate') {
         duplicates++
         results.push({ index: i, status: 'duplicate', eventId: e.eventId })

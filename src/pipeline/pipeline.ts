@@ -14,7 +14,8 @@ import { DetectorSettingsResolver } from './detector-settings.ts'
 import { absorb, combine, decayed, levelOf, levelRank, nextLevel } from './risk.ts'
 
 export interface ProcessMeta {
-  /** Kafka partition and offset of the message, for exact redelivery detection. */
+  /** Kafka topic, partition and offset of the message, for exact redelivery detection. */
+  topic?: string
   partition?: number
   offset?: number
 }
@@ -40,7 +41,11 @@ export class Pipeline {
   private readonly elevated = new Set<string>()
   /** Highest event time seen, epoch ms: the pipeline's clock. */
   private watermark = 0
-  private lastSweep = 0
+  /**
+   * Sweeps run when the watermark enters a new sweep interval (event time / sweepMinutes), so a
+   * restored pipeline sweeps at exactly the moments an uninterrupted one would.
+   */
+  private sweptInterval = -1
   /** Wall clock for `detectedAt` only; injectable for tests. */
   private readonly now: () => number
 
@@ -53,6 +58,15 @@ export class Pipeline {
   setConfig(config: Config): void {
     this.config = config
     this.resolver = new DetectorSettingsResolver(config)
+  }
+
+  /** After a restore: pick up elevated agents and the event-time clock from the profiles. */
+  restoreElevated(): void {
+    for (const agent of this.baselines.agents.values()) {
+      this.trackElevated(agent)
+      if (agent.lastTs > this.watermark) this.watermark = agent.lastTs
+    }
+    if (this.watermark > 0) this.sweptInterval = this.intervalOf(this.watermark)
   }
 
   get eventTime(): number {
@@ -109,7 +123,7 @@ export class Pipeline {
    */
   sweep(out: RiskEvent[] = []): RiskEvent[] {
     const at = this.watermark
-    this.lastSweep = at
+    this.sweptInterval = this.intervalOf(at)
     for (const id of [...this.elevated].sort()) {
       const agent = this.baselines.agents.get(id)
       if (!agent) {
@@ -183,10 +197,12 @@ export class Pipeline {
   }
 
   private isDuplicate(agent: AgentProfile, e: AgentEvent, meta: ProcessMeta): boolean {
-    if (meta.partition !== undefined && meta.offset !== undefined) {
-      const hw = agent.offset
-      if (hw && hw[0] === meta.partition && meta.offset <= hw[1]) return true
-      agent.offset = [meta.partition, meta.offset]
+    if (meta.topic !== undefined && meta.partition !== undefined && meta.offset !== undefined) {
+      const key = `${meta.topic}:${meta.partition}`
+      const offsets = (agent.offsets ??= {})
+      if (offsets[key] !== undefined && meta.offset <= offsets[key]) return true
+      offsets[key] = meta.offset
+      agent.partition = meta.partition
     }
     if (agent.recentIds.includes(e.eventId)) return true
     agent.recentIds.push(e.eventId)
@@ -207,10 +223,14 @@ export class Pipeline {
     else this.elevated.add(agent.agentId)
   }
 
+  private intervalOf(ts: number): number {
+    return Math.floor(ts / (this.config.risk.sweepMinutes * 60_000))
+  }
+
   private maybeSweep(out: RiskEvent[]): void {
-    const every = this.config.risk.sweepMinutes * 60_000
-    if (this.lastSweep === 0) this.lastSweep = this.watermark
-    else if (this.watermark - this.lastSweep >= every) this.sweep(out)
+    const interval = this.intervalOf(this.watermark)
+    if (this.sweptInterval < 0) this.sweptInterval = interval
+    else if (interval > this.sweptInterval) this.sweep(out)
   }
 
   private riskEvent(agent: AgentProfile, previous: RiskLevel, ts: number, cause: string): RiskEvent {

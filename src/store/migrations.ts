@@ -46,13 +46,15 @@ export const MIGRATIONS: Migration[] = [
           ) ENGINE = MergeTree ORDER BY received_at
           TTL toDateTime(received_at) + INTERVAL {ttlDays} DAY`,
   },
+  // kafka_partition: the partition the agent's events last came from (-1 when not from Kafka), so an
+  // instance restores exactly the agents of the partitions it is assigned.
   {
     id: '005_agent_baselines',
     sql: `CREATE TABLE IF NOT EXISTS {db}.agent_baselines (
             agent_id String, tenant_id LowCardinality(String), blueprint_id LowCardinality(String),
             version UInt64, saved_at DateTime64(3, 'UTC'), last_event_time DateTime64(3, 'UTC'),
             learned UInt64, risk_level LowCardinality(String), risk_score UInt8, compromised Bool,
-            state String CODEC(ZSTD(3))
+            kafka_partition Int32, state String CODEC(ZSTD(3))
           ) ENGINE = ReplacingMergeTree(version) ORDER BY agent_id`,
   },
   {

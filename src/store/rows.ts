@@ -107,6 +107,7 @@ export function agentBaselineRow(p: AgentProfile, version: number, savedAt: numb
     risk_level: p.risk.level,
     risk_score: Math.round(p.risk.score * 100),
     compromised: p.compromised,
+    kafka_partition: p.partition ?? -1,
     state: JSON.stringify(p),
   }
 }

@@ -118,12 +118,12 @@ export class Store {
 
   // ---- restore -------------------------------------------------------------------------------
 
-  /** Latest saved profile of every agent (or of the given agents). */
-  async loadAgents(agentIds?: string[]): Promise<AgentProfile[]> {
-    const where = agentIds ? 'WHERE agent_id IN {ids:Array(String)}' : ''
+  /** Latest saved profile of every agent, or of the agents last seen on the given Kafka partitions. */
+  async loadAgents(partitions?: number[]): Promise<AgentProfile[]> {
+    const having = partitions ? 'HAVING argMax(kafka_partition, version) IN {partitions:Array(Int32)}' : ''
     const rows = await this.select<{ state: string }>(
-      `SELECT argMax(state, version) AS state FROM ${this.db}.agent_baselines ${where} GROUP BY agent_id`,
-      agentIds ? { ids: agentIds } : {},
+      `SELECT argMax(state, version) AS state FROM ${this.db}.agent_baselines GROUP BY agent_id ${having}`,
+      partitions ? { partitions } : {},
     )
     return rows.map((r) => JSON.parse(r.state) as AgentProfile)
   }

@@ -1,0 +1,45 @@
+/** Prometheus text exposition (format 0.0.4) of the service's counters and gauges. */
+import type { Pipeline } from './pipeline/pipeline.ts'
+import type { Ingestor } from './pipeline/ingest.ts'
+import type { Store } from './store/store.ts'
+import type { RiskHub } from './sinks/risk-hub.ts'
+import type { EnforcementStore } from './enforcement/store.ts'
+
+interface Parts {
+  pipeline: Pipeline
+  ingestor: Ingestor
+  store: Store
+  hub: RiskHub
+  enforcement: EnforcementStore
+}
+
+export function renderMetrics({ pipeline, ingestor, store, hub, enforcement }: Parts): string {
+  const lines: string[] = []
+  const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [Record<string, string>, number][]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
+    for (const [labels, v] of samples) {
+      const l = Object.entries(labels).map(([k, x]) => `${k}="${x.replace(/["\\\n]/g, '_')}"`).join(',')
+      lines.push(`${name}${l ? `{${l}}` : ''} ${v}`)
+    }
+  }
+  metric('agentwatch_events_total', 'counter', 'Messages ingested, by outcome.', [
+    [{ outcome: 'accepted' }, ingestor.counters.accepted],
+    [{ outcome: 'duplicate' }, ingestor.counters.duplicates],
+    [{ outcome: 'rejected' }, ingestor.counters.rejected],
+  ])
+  metric('agentwatch_events_learned_total', 'counter', 'Events learned into baselines.', [[{}, pipeline.stats.learned]])
+  metric('agentwatch_events_flagged_total', 'counter', 'Events scored medium or higher and kept out of baselines.', [[{}, pipeline.stats.flagged]])
+  metric('agentwatch_risk_events_total', 'counter', 'Risk level changes emitted.', [[{}, pipeline.stats.riskEvents]])
+  const byLevel: Record<string, number> = { none: 0, low: 0, medium: 0, high: 0 }
+  for (const a of pipeline.baselines.agents.values()) byLevel[a.risk.level]++
+  metric('agentwatch_agents', 'gauge', 'Agents held in memory, by risk level.', Object.entries(byLevel).map(([level, n]) => [{ level }, n]))
+  metric('agentwatch_blueprints', 'gauge', 'Blueprint peer baselines held in memory.', [[{}, pipeline.baselines.blueprints.size]])
+  const modes: Record<string, number> = { throttled: 0, quarantined: 0 }
+  for (const s of enforcement.active()) if (s.mode in modes) modes[s.mode]++
+  metric('agentwatch_enforced_agents', 'gauge', 'Agents under an enforcement action, by mode.', Object.entries(modes).map(([mode, n]) => [{ mode }, n]))
+  metric('agentwatch_clickhouse_rows_written_total', 'counter', 'Rows inserted into ClickHouse, by table.', Object.entries(store.rowsWritten).map(([table, n]) => [{ table }, n]))
+  metric('agentwatch_clickhouse_pending_rows', 'gauge', 'Rows queued for ClickHouse.', [[{}, store.pendingRows]])
+  metric('agentwatch_sse_subscribers', 'gauge', 'Live risk stream subscribers.', [[{}, hub.subscribers]])
+  metric('agentwatch_event_time_watermark_seconds', 'gauge', 'Latest event time processed, Unix seconds.', [[{}, pipeline.eventTime / 1000]])
+  return lines.join('\n') + '\n'
+}

@@ -1,0 +1,23 @@
+/**
+ * A service process for the restart test. `ingest` feeds the events file and reports when its
+ * effects are durable, then waits to be killed; `probe` starts on the same data folder, feeds the
+ * probe events and prints what the agent's baseline and risk look like afterwards.
+ */
+import { readFileSync } from 'node:fs'
+import { createService } from '../../src/service.ts'
+import { testConfig } from '../helpers/store.ts'
+
+const [mode, dataDir, file] = process.argv.slice(2)
+const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean)
+const service = await createService(testConfig({}, dataDir))
+await service.start()
+const messages = lines.map((value) => ({ value, origin: 'test' }))
+for (let i = 0; i < messages.length; i += 500) await service.deps.ingest(messages.slice(i, i + 500))
+if (mode === 'ingest') {
+  process.stdout.write('durable\n')
+  setInterval(() => {}, 1000) // wait for SIGKILL
+} else {
+  const agents = [...service.pipeline.baselines.agents.values()].map((a) => ({ id: a.agentId, states: a.states, risk: a.risk, learned: a.learned }))
+  process.stdout.write(JSON.stringify({ agents, stats: service.pipeline.stats }) + '\n')
+  await service.stop()
+}
