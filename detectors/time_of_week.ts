@@ -90,7 +90,7 @@ export const timeOfWeek: Detector<Cfg, State> = {
     return {
       score,
       observation: 'off_hours',
-      reason: `${e.kind === 'signin' ? 'sign-in' : `call to ${e.tool}`} on ${when}, an hour when ${whose} ${never ? 'never work' : 'rarely work'}; the nearest usual hour is ${distance} h away`,
+      reason: `${e.kind === 'signin' ? 'sign-in' : `call to ${e.tool}`} on ${when}, an hour when ${whose} ${never ? 'never' : 'rarely'} ${ownReady ? 'works' : 'work'}; the nearest usual hour is ${distance} h away`,
       evidence: {
         hourOfWeek: h,
         baseline: ownReady ? 'own' : 'peers',

@@ -82,7 +82,7 @@ export const toolNovelty: Detector<Cfg, State> = {
     const who = ownReady ? `in ${own.n} tool calls` : `(new agent, ${own.n} tool calls so far)`
     const reason =
       opScore >= toolScore
-        ? `first ${e.operation} operation by this agent ${who}, via ${e.tool} on ${sensitivity} ${e.resource}` + (peerReady ? `; ${countOf(peers.opAdopters, e.operation)} of ${ctx.peerAgents} peers ever did a ${e.operation}` : '')
+        ? `first ${e.operation} operation by this agent ${who}, via ${e.tool} on ${sensitivity} ${e.resource}` + (peerReady ? `; ${countOf(peers.opAdopters, e.operation)} of ${ctx.peerAgents} peers ever did one` : '')
         : toolObservation === 'first_seen'
           ? `first use of tool ${e.tool} ${who}` + (peerReady ? `; ${countOf(peers.toolAdopters, e.tool)} of ${ctx.peerAgents} peers use it` : '')
           : `tool ${e.tool} is rare for this agent: ${toolSeen} of ${own.n} calls`

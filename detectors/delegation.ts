@@ -1,0 +1,211 @@
+/**
+ * delegation: who an agent acts for and what it sets in motion.
+ *
+ * - `first_seen`: acting on behalf of a user the agent (and its blueprint) has never served,
+ *   weighted by the sensitivity of the call and discounted for agents that routinely meet new users;
+ * - `spawn_burst`: many new sub-agents of one parent in a short window (counted from the
+ *   sub-agents' first events, whose agent.parentId names the parent);
+ * - `delegation_depth`: a sub-agent chain deeper than configured and than the blueprint has seen;
+ * - `probing`: several denied outcomes or admin operations in a short window, well above the agent's
+ *   own usual, and not shared by the peers at the same time (a permission change breaking everyone).
+ *
+ * Spawns and depth are tallied in the sub-agents' blueprint state, so they are seen only when the
+ * sub-agents carry a blueprint; a chain that crosses blueprints restarts its depth count.
+ */
+import { z } from 'zod'
+import { bump, countOf, type Counts } from './bounded.ts'
+import { fromDoublings, othersNow, peerDiscount, round, tallyAgent } from './scoring.ts'
+import { MINUTE } from './time.ts'
+import { SENSITIVITY_WEIGHT, clamp01, type Detector, type Finding } from './types.ts'
+
+const Config = z
+  .object({
+    minOwnEvents: z.number().int().min(1).default(30).describe('Events an agent must have made before its own users are trusted as a baseline; until then it is judged against its peers. Events.'),
+    minPeerAgents: z.number().int().min(1).default(3).describe('Peer agents needed before the blueprint baseline is used. Agents.'),
+    peerAdoptionQuiet: z.number().min(0).max(1).default(0.2).describe('Fraction of peer agents serving a user at which serving that user counts as normal for the blueprint. 0-1.'),
+    newUserBase: z.number().min(0).max(1).default(0.1).describe('Score of a never-served user before sensitivity. 0-1.'),
+    newUserSensitivity: z.number().min(0).max(1).default(0.55).describe('Added to a never-served user\'s score: x0.25 public .. x1 restricted. Score.'),
+    windowMinutes: z.number().positive().default(10).describe('Window in which spawns and denied or admin operations are counted. Minutes.'),
+    minSpawnBurst: z.number().int().min(2).default(5).describe('Least new sub-agents of one parent in one window that can be a burst. Agents.'),
+    minProbes: z.number().int().min(2).default(4).describe('Least denied or admin operations in one window that can be probing. Events.'),
+    burstFactor: z.number().min(1).default(2).describe('A spawn or probe burst must also exceed this multiple of the usual worst window (the agent\'s for probes, the blueprint\'s for spawns). Multiple.'),
+    fleetQuiet: z.number().min(0).max(1).default(0.3).describe('Fraction of the other peer agents probing in the same window at which it counts as fleet-wide (for example a permission change). 0-1.'),
+    maxDepth: z.number().int().min(1).default(3).describe('Sub-agent depth (1 = spawned by a top-level agent) above which a chain is unusual, unless the blueprint already goes deeper. Levels.'),
+    capacity: z.number().int().min(8).max(4096).default(128).describe('Distinct users remembered per agent; the rarest are evicted first. Entries.'),
+    peerCapacity: z.number().int().min(8).max(65536).default(2048).describe('Distinct users, parents and sub-agents remembered per blueprint. Entries.'),
+    subAgentCapacity: z.number().int().min(8).max(65536).default(256).describe('Sub-agents whose depth the blueprint remembers; the shallowest and oldest are evicted first, so deep chains are kept. Entries.'),
+  })
+  .strict()
+
+type Cfg = z.infer<typeof Config>
+interface State {
+  /** Own: userId -> [calls for them, firstSeen, lastSeen]; blueprint: userId -> [distinct agents serving them, ...]. */
+  users: Counts
+  /** Events learned. */
+  n: number
+  /** Events on behalf of a user. */
+  attended: number
+  /** Of those, the first for that user (own: new to the agent; blueprint: new to the blueprint). */
+  newUsers: number
+  /** Own: [start of the open window, denied or admin operations in it]. */
+  probeWin: [number, number]
+  /** Own: most denied or admin operations in one closed window, decaying slowly. */
+  usualMaxProbes: number
+  /** Blueprint: [start of the open window, distinct agents probing in it]. */
+  probingNow: [number, number]
+  /** Own: window in which this agent was last tallied in probingNow. */
+  probeCounted: number
+  /** Blueprint: parentId -> [new sub-agents in the parent's open window, window start, last spawn ts]. */
+  spawns: Counts
+  /** Blueprint: most new sub-agents of one parent in one closed window, decaying slowly. */
+  usualMaxSpawns: number
+  /** Blueprint: sub-agent id -> [depth, firstSeen, lastSeen]. */
+  depth: Counts
+  /** Blueprint: deepest sub-agent learned. */
+  maxDepthSeen: number
+}
+
+/** Per closed window, how much of a remembered worst window survives. */
+const MAX_DECAY = 0.98
+
+const isProbe = (e: { kind: string; outcome?: string; operation?: string }) => e.kind === 'tool_call' && (e.outcome === 'denied' || e.operation === 'admin')
+const windowStart = (ts: number, windowMs: number) => Math.floor(ts / windowMs) * windowMs
+
+/** 0.5 at the threshold, rising by doublings above it. */
+const burstScore = (count: number, threshold: number) => (count >= threshold ? 0.5 + 0.45 * fromDoublings(Math.log2(count / threshold), 1) : 0)
+
+export const delegation: Detector<Cfg, State> = {
+  name: 'delegation',
+  description: 'Never-served on-behalf-of users, sub-agent spawn bursts and depth, and privilege probing (denied or admin operations).',
+  config: Config,
+  init: () => ({
+    users: {}, n: 0, attended: 0, newUsers: 0,
+    probeWin: [-1, 0], usualMaxProbes: 0, probingNow: [-1, 0], probeCounted: -1,
+    spawns: {}, usualMaxSpawns: 0, depth: {}, maxDepthSeen: 0,
+  }),
+
+  score(e, own, peers, cfg, ctx) {
+    const peerReady = peers !== undefined && ctx.peerAgents >= cfg.minPeerAgents
+    const ownReady = own.n >= cfg.minOwnEvents
+    const windowMs = cfg.windowMinutes * MINUTE
+    const findings: Finding[] = []
+    const peerEvidence = peerReady ? { peerAgents: ctx.peerAgents } : {}
+
+    // Never-served user, weighted by what the call touches.
+    const userId = e.onBehalfOf?.userId
+    if (userId && countOf(own.users, userId) === 0 && (ownReady || peerReady)) {
+      const sensitivity = e.kind === 'tool_call' ? (e.sensitivity ?? 'internal') : 'internal'
+      const base = cfg.newUserBase + cfg.newUserSensitivity * SENSITIVITY_WEIGHT[sensitivity]
+      // An agent (or blueprint) that meets new users all the time is not surprised by one more.
+      const basis = ownReady ? own : peers!
+      const newUserRate = basis.newUsers / (basis.attended + 1)
+      const peerServing = peerReady ? countOf(peers.users, userId) : 0
+      const discount = peerServing > 0 ? Math.min(0.5, peerDiscount(Math.min(1, peerServing / ctx.peerAgents), cfg.peerAdoptionQuiet)) : 1
+      const score = clamp01(base * (1 - newUserRate) * discount)
+      if (score > 0)
+        findings.push({
+          score,
+          observation: 'first_seen',
+          reason: `acting for user ${userId}, whom this agent has never served` + (peerReady ? ` and ${peerServing} of ${ctx.peerAgents} peers serve` : '') + ` (${sensitivity} data)`,
+          evidence: { userId, sensitivity, ownAttendedEvents: own.attended, ownDistinctUsers: Object.keys(own.users).length, newUserRate: round(newUserRate), baseline: ownReady ? 'own' : 'peers', ...(peerReady ? { peerAgentsServingUser: peerServing } : {}), ...peerEvidence },
+        })
+    }
+
+    // Spawns and depth: judged on a sub-agent's first event, in its blueprint's state.
+    const parentId = e.agent.parentId
+    if (parentId && own.n === 0 && peers) {
+      const start = windowStart(e.ts, windowMs)
+      const entry = peers.spawns[parentId]
+      const spawned = (entry && entry[1] === start ? entry[0] : 0) + 1
+      const threshold = Math.max(cfg.minSpawnBurst, Math.ceil(cfg.burstFactor * peers.usualMaxSpawns))
+      const s = burstScore(spawned, threshold)
+      if (s > 0)
+        findings.push({
+          score: s,
+          observation: 'spawn_burst',
+          reason: `${parentId} started ${spawned} new sub-agents within ${cfg.windowMinutes} minutes; the blueprint's usual worst is ${round(peers.usualMaxSpawns, 1)}`,
+          evidence: { parentId, newSubAgentsInWindow: spawned, windowMinutes: cfg.windowMinutes, burstThreshold: threshold, usualMaxSpawns: round(peers.usualMaxSpawns, 2), ...peerEvidence },
+        })
+      const depth = countOf(peers.depth, parentId) + 1
+      const limit = Math.max(cfg.maxDepth, peers.maxDepthSeen)
+      if (depth > limit)
+        findings.push({
+          score: clamp01(0.5 + 0.1 * (depth - limit - 1)),
+          observation: 'delegation_depth',
+          reason: `sub-agent at depth ${depth} (spawned by ${parentId}); the limit is ${cfg.maxDepth} and the blueprint's deepest so far is ${peers.maxDepthSeen}`,
+          evidence: { parentId, depth, configuredMaxDepth: cfg.maxDepth, blueprintMaxDepth: peers.maxDepthSeen },
+        })
+    }
+
+    // Privilege probing: denied outcomes or admin operations piling up in one window.
+    if (isProbe(e)) {
+      const start = windowStart(e.ts, windowMs)
+      const probes = (own.probeWin[0] === start ? own.probeWin[1] : 0) + 1
+      const threshold = Math.max(cfg.minProbes, Math.ceil(cfg.burstFactor * own.usualMaxProbes))
+      let s = burstScore(probes, threshold)
+      let others = 0
+      if (s > 0 && peerReady) {
+        others = othersNow(peers.probingNow, own.probeCounted, e.ts, windowMs)
+        s *= peerDiscount(Math.min(1, others / Math.max(1, ctx.peerAgents - 1)), cfg.fleetQuiet)
+      }
+      if (s > 0)
+        findings.push({
+          score: s,
+          observation: 'probing',
+          reason: `${probes} denied or admin operations within ${cfg.windowMinutes} minutes (this one: ${e.kind === 'tool_call' ? `${e.operation} on ${e.resource}, ${e.outcome}` : ''}); the agent's usual worst is ${round(own.usualMaxProbes, 1)}` + (peerReady ? `, ${others} other peers probing now` : ''),
+          evidence: { probesInWindow: probes, windowMinutes: cfg.windowMinutes, burstThreshold: threshold, usualMaxProbes: round(own.usualMaxProbes, 2), otherPeerAgentsProbingNow: others, ...peerEvidence },
+        })
+    }
+
+    if (findings.length === 0) return undefined
+    const top = findings.reduce((a, b) => (b.score > a.score ? b : a))
+    return { ...top, score: round(top.score) }
+  },
+
+  learn(e, own, peers, cfg) {
+    const windowMs = cfg.windowMinutes * MINUTE
+    const userId = e.onBehalfOf?.userId
+    if (userId) {
+      const newForAgent = countOf(own.users, userId) === 0
+      bump(own.users, userId, e.ts, cfg.capacity)
+      own.attended += 1
+      if (newForAgent) own.newUsers += 1
+      if (peers) {
+        const newForBlueprint = countOf(peers.users, userId) === 0
+        peers.attended += 1
+        if (newForBlueprint) peers.newUsers += 1
+        if (newForAgent) bump(peers.users, userId, e.ts, cfg.peerCapacity)
+      }
+    }
+
+    const parentId = e.agent.parentId
+    if (parentId && own.n === 0 && peers) {
+      const start = windowStart(e.ts, windowMs)
+      const entry = peers.spawns[parentId]
+      if (!entry) bump(peers.spawns, parentId, start, cfg.peerCapacity)
+      else if (start > entry[1]) {
+        peers.usualMaxSpawns = Math.max(entry[0], peers.usualMaxSpawns * MAX_DECAY)
+        entry[0] = 1
+        entry[1] = start
+      } else if (start === entry[1]) entry[0] += 1
+      peers.spawns[parentId][2] = e.ts
+      const depth = countOf(peers.depth, parentId) + 1
+      bump(peers.depth, e.agent.id, e.ts, cfg.subAgentCapacity)
+      peers.depth[e.agent.id][0] = depth
+      peers.maxDepthSeen = Math.max(peers.maxDepthSeen, depth)
+    }
+
+    if (isProbe(e)) {
+      const start = windowStart(e.ts, windowMs)
+      if (start > own.probeWin[0]) {
+        if (own.probeWin[0] >= 0) own.usualMaxProbes = Math.max(own.probeWin[1], own.usualMaxProbes * MAX_DECAY)
+        own.probeWin = [start, 0]
+      }
+      if (start === own.probeWin[0]) own.probeWin[1] += 1
+      if (peers) own.probeCounted = tallyAgent(peers.probingNow, own.probeCounted, e.ts, windowMs)
+    }
+
+    own.n += 1
+    if (peers) peers.n += 1
+  },
+}
