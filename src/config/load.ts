@@ -44,12 +44,12 @@ export function parseConfigText(text: string, source = '(inline)'): unknown {
       throw new ConfigError([{ path: '(root)', message: `not valid JSON: ${(err as Error).message}` }], source)
     }
   }
-  const doc = YAML.parseDocument(text, { prettyErrors: false })
+  const doc = YAML.parseDocument(text)
   if (doc.errors.length) {
     throw new ConfigError(
       doc.errors.map((e) => {
         const pos = e.linePos?.[0]
-        return { path: '(root)', message: `YAML ${pos ? `line ${pos.line} column ${pos.col}: ` : ''}${e.message.split('\n')[0]}` }
+        return { path: '(root)', message: `YAML ${pos ? `line ${pos.line} column ${pos.col}: ` : ''}${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}` }
       }),
       source,
     )
