@@ -10,7 +10,7 @@ import { log, type Logger } from '../util/log.ts'
 import { createAuth } from './auth.ts'
 import { makeAudit, type RouteContext } from './context.ts'
 import type { AppDeps } from './deps.ts'
-import { installErrorHandling } from './errors.ts'
+import { frameworkError, installErrorHandling } from './errors.ts'
 import { ApiMetrics } from './metrics.ts'
 import { actionRoutes } from './routes/actions.ts'
 import { agentRoutes } from './routes/agents.ts'
@@ -42,6 +42,9 @@ export function buildApp(deps: AppDeps, opts: AppOptions = {}): FastifyInstance 
     // Per-request info logs would dominate the enforcement endpoint's cost; requests are counted
     // in /metrics and failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    // Agent ids may be up to 512 characters (the event contract's limit); the default is 100.
+    routerOptions: { maxParamLength: 512 },
+    frameworkErrors: frameworkError,
   })
   const app = base.withTypeProvider<ZodTypeProvider>()
 

@@ -63,8 +63,18 @@ const STATUS_CODES: Record<number, string> = {
   408: 'request_timeout',
   411: 'length_required',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   429: 'too_many_requests',
+}
+
+/**
+ * Errors raised by the router before any route runs (malformed URL encoding, a path parameter over
+ * the length limit), in the same shape.
+ */
+export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400
+  reply.code(status).send({ error: STATUS_CODES[status] ?? 'bad_request', message: err.message } satisfies ErrorBody)
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

@@ -73,6 +73,19 @@ describe('bad input is a 4xx with every problem listed', () => {
     }
   })
 
+  it('router errors use the same shape: bad URL encoding, overlong agent id', async () => {
+    t = testApp()
+    const bad = await t.app.inject({ method: 'GET', url: '/v1/agents/%E0%A4%A', headers: auth('analyst') })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json()).toEqual({ error: 'bad_request', message: expect.any(String) })
+    const long = await t.app.inject({ method: 'GET', url: `/v1/agents/${'x'.repeat(600)}`, headers: auth('analyst') })
+    expect(long.statusCode).toBe(414)
+    expect(long.json().error).toBe('uri_too_long')
+    // An id at the contract's 512-character limit reaches the route.
+    const max = await t.app.inject({ method: 'GET', url: `/v1/agents/${'x'.repeat(512)}/enforcement`, headers: auth('analyst') })
+    expect(max.statusCode).toBe(200)
+  })
+
   it('500 hides the fault from the caller', async () => {
     t = testApp()
     t.deps.audit.query = async () => {
