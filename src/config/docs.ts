@@ -112,7 +112,7 @@ export function renderConfigDocs(): string {
     '',
     'Environment variables override the file: `CLICKHOUSE_URL`, `CLICKHOUSE_USER`, `CLICKHOUSE_PASSWORD`,',
     '`CLICKHOUSE_DATABASE`, `AGENTWATCH_DATA_DIR`, `KAFKA_BROKERS` (comma-separated; also enables Kafka),',
-    '`AGENTWATCH_API_PORT`, `AGENTWATCH_API_KEYS` (`name:role:key,...`, replaces `api.keys`).',
+    '`AGENTWATCH_API_HOST`, `AGENTWATCH_API_PORT`, `AGENTWATCH_API_KEYS` (`name:role:key,...`, replaces `api.keys`).',
     '',
     '| Path | Type | Default | Description |',
     '| --- | --- | --- | --- |',

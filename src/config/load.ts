@@ -8,6 +8,7 @@
  *   CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE -> store.*
  *   AGENTWATCH_DATA_DIR  -> store.dataDir
  *   KAFKA_BROKERS        -> kafka.brokers (comma-separated) and kafka.enabled = true
+ *   AGENTWATCH_API_HOST  -> api.host
  *   AGENTWATCH_API_PORT  -> api.port
  *   AGENTWATCH_API_KEYS  -> api.keys, as `name:role:key,...` (replaces the file's keys)
  */
@@ -91,6 +92,7 @@ export function envOverrides(env: Env): { patch: Record<string, unknown>; issues
     kafka.brokers = brokers
     kafka.enabled = true
   })
+  set(env.AGENTWATCH_API_HOST, (v) => (api.host = v.trim()))
   set(env.AGENTWATCH_API_PORT, (v) => {
     if (!/^\d+$/.test(v.trim())) issues.push({ path: 'env.AGENTWATCH_API_PORT', message: `not a port number: ${JSON.stringify(v)}` })
     else api.port = Number(v.trim())
