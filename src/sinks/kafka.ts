@@ -51,9 +51,13 @@ export class KafkaProducerClient {
       // any other client, and on every topic with the same partition count.
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
-      idempotent: false,
-      // One request in flight per broker: a retried request cannot overtake a later one, so the
-      // events of one agent stay in order.
+      // kafkajs retries a whole produce request when one of its partitions fails (typically a
+      // leader that just moved), which without idempotence writes the other partitions' messages
+      // twice. With it the broker drops those repeats by sequence number. Only a send this sink
+      // retries itself, after kafkajs gave up, can still repeat a message (dedupe by riskEventId).
+      idempotent: true,
+      // One request in flight per broker (required for idempotence in kafkajs): a retried request
+      // cannot overtake a later one, so the events of one agent stay in order.
       maxInFlightRequests: 1,
     })
   }

@@ -65,7 +65,9 @@ export function testKafkaConfig(topics: KafkaTopics, groupId = uniqueName('agent
 }
 
 export async function produce(topic: string, messages: Message[]): Promise<void> {
-  const producer = testKafka().producer({ allowAutoTopicCreation: false })
+  // Idempotent: a send retried after a fresh topic's leader moved must not write a message twice,
+  // or tests counting messages would see duplicates that no consumer caused.
+  const producer = testKafka().producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
   try {
     await producer.send({ topic, messages, acks: -1 })
