@@ -283,6 +283,8 @@ status() {
 }
 
 topics() {
+  # The JavaScript is single-quoted on purpose: its ${...} are template literals, not shell.
+  # shellcheck disable=SC2016
   (cd "$ROOT" && KAFKA_CHECK_BROKER="127.0.0.1:$PORT" KAFKA_TOPIC_PARTITIONS="$PARTITIONS" \
     KAFKA_TOPIC_NAMES="${TOPICS[*]}" node -e '
     const { Kafka, logLevel } = require("kafkajs")
