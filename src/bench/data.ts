@@ -1,0 +1,134 @@
+/**
+ * Benchmark inputs built from the fleet simulator: contract events, pre-serialised as producers
+ * would send them, decoded events for the pipeline, trained agent profiles to clone, and probe
+ * events that a trained agent's baseline should find risky.
+ */
+import { decodeRaw, type AgentEvent, type AgentEventInput } from '../../schemas/events.ts'
+import type { Config } from '../../schemas/config.ts'
+import { validateConfig } from '../config/load.ts'
+import type { AgentProfile } from '../baselines/profiles.ts'
+import { Pipeline } from '../pipeline/pipeline.ts'
+import { generateFleet } from '../sim/index.ts'
+
+export const DAY_MS = 86_400_000
+export const HOUR_MS = 3_600_000
+
+export interface FleetSize {
+  seed: number
+  agents: number
+  days: number
+}
+
+export interface BenchFleet {
+  size: FleetSize
+  events: AgentEventInput[]
+  /** Each event as the UTF-8 JSON bytes a producer sends. */
+  raw: Buffer[]
+  /** Mean serialised size. Bytes. */
+  meanBytes: number
+  /** Event time of the first and last event, epoch ms. */
+  startTs: number
+  endTs: number
+}
+
+/** Configuration defaults, as a service without a config file runs. */
+export function defaultConfig(): Config {
+  return validateConfig({})
+}
+
+export function benchFleet(size: FleetSize): BenchFleet {
+  const { events } = generateFleet(size)
+  const raw = events.map((e) => Buffer.from(JSON.stringify(e), 'utf8'))
+  const bytes = raw.reduce((n, b) => n + b.length, 0)
+  return {
+    size,
+    events,
+    raw,
+    meanBytes: raw.length ? bytes / raw.length : 0,
+    startTs: events.length ? Date.parse(events[0]!.time) : 0,
+    endTs: events.length ? Date.parse(events[events.length - 1]!.time) : 0,
+  }
+}
+
+export function decodeAll(raw: readonly Buffer[]): AgentEvent[] {
+  return raw.map((r) => {
+    const d = decodeRaw(r)
+    if (!d.ok) throw new Error(`simulated event fails the contract: ${d.reason}`)
+    return d.event
+  })
+}
+
+/**
+ * The fleet's events moved forward by whole weeks (so weekday and hour of day keep their meaning)
+ * under new event ids: fresh traffic for agents that learned the original, not redeliveries.
+ */
+export function shiftedCopy(events: readonly AgentEventInput[], weeks: number, tag: string): AgentEventInput[] {
+  const shiftMs = weeks * 7 * DAY_MS
+  return events.map((e) => ({ ...e, eventId: `${e.eventId}-${tag}`, time: new Date(Date.parse(e.time) + shiftMs).toISOString() }))
+}
+
+/** Agents trained on a fleet in memory: their profiles have realistic history to clone from. */
+export function trainedProfiles(fleet: BenchFleet, config: Config = defaultConfig()): AgentProfile[] {
+  const pipeline = new Pipeline(config)
+  for (const e of decodeAll(fleet.raw)) pipeline.process(e)
+  return [...pipeline.baselines.agents.values()].filter((p) => p.learned > 0)
+}
+
+/**
+ * Copies of trained profiles under new agent ids, sharing nothing with the originals. Copies are
+ * parsed from the profile's JSON, as a restore from ClickHouse builds them (same object shapes as
+ * in the running service), and that is several times faster than structuredClone.
+ */
+export class ProfileCloner {
+  private readonly json: string[]
+
+  constructor(templates: readonly AgentProfile[]) {
+    if (templates.length === 0) throw new Error('no trained profiles to clone')
+    this.json = templates.map((p) => JSON.stringify(p))
+  }
+
+  get templates(): number {
+    return this.json.length
+  }
+
+  /** The i-th copy: template i mod templates, id `bench-agent-<i>`, partition i mod `partitions`. */
+  clone(i: number, partitions = 6): AgentProfile {
+    const c = JSON.parse(this.json[i % this.json.length]!) as AgentProfile
+    c.agentId = `bench-agent-${String(i).padStart(8, '0')}`
+    c.partition = i % partitions
+    return c
+  }
+}
+
+/** The restricted resource probes touch; no simulated agent ever uses it. */
+export const PROBE_RESOURCE = 'sharepoint://sites/finance-restricted-vault'
+
+/**
+ * A probe: a trained agent reads a restricted resource it never used, at 03:00 UTC on the day of
+ * `dayTs`, with its usual blueprint and tenant. The baseline detectors should raise its risk.
+ */
+export function probeEvent(agent: Pick<AgentEventInput, 'agent' | 'tenantId'>, dayTs: number, eventId: string, minuteOffset = 0): AgentEventInput {
+  const ts = Math.floor(dayTs / DAY_MS) * DAY_MS + 3 * HOUR_MS + minuteOffset * 60_000
+  return {
+    eventId,
+    kind: 'tool_call',
+    time: new Date(ts).toISOString(),
+    tenantId: agent.tenantId,
+    agent: { ...agent.agent },
+    tool: 'sharepoint.download',
+    resource: PROBE_RESOURCE,
+    operation: 'read',
+    sensitivity: 'restricted',
+    outcome: 'success',
+    records: 5000,
+    bytes: 250_000_000,
+    durationMs: 900,
+  }
+}
+
+/** One representative event per agent of the fleet: whom probes can impersonate. */
+export function agentsOf(events: readonly AgentEventInput[]): Map<string, Pick<AgentEventInput, 'agent' | 'tenantId'>> {
+  const out = new Map<string, Pick<AgentEventInput, 'agent' | 'tenantId'>>()
+  for (const e of events) if (!out.has(e.agent.id)) out.set(e.agent.id, { agent: e.agent, tenantId: e.tenantId })
+  return out
+}

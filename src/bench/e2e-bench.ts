@@ -1,0 +1,90 @@
+/**
+ * The e2e and clickhouse sections: one broker for all runs, each run in its own child process with
+ * its own topics, consumer group and chDB folder, so runs do not see each other's state.
+ */
+import { startBenchBroker } from './broker.ts'
+import { runInChild } from './child.ts'
+import type { FleetSize } from './data.ts'
+import type { E2eChildOptions, E2eChildResult } from './e2e.ts'
+import { figure, type BenchSection } from './report.ts'
+import { percentile } from './stats.ts'
+
+/** Targets: sustained events/s through Kafka and ClickHouse; p99 produce-to-risk at half load, ms. */
+export const E2E_TARGET_EPS = 40_000
+export const E2E_TARGET_P99_MS = 25
+
+export interface E2eBenchOptions {
+  fleet: FleetSize
+  runs: number
+  latencySeconds: number
+  probesPerSecond: number
+}
+
+export interface E2eRuns {
+  section: BenchSection
+  results: E2eChildResult[]
+}
+
+export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eRuns> {
+  const began = performance.now()
+  const broker = await startBenchBroker()
+  const results: E2eChildResult[] = []
+  const errors: string[] = []
+  try {
+    for (let run = 0; run < opts.runs; run++) {
+      const tag = `${Date.now().toString(36)}-${run}`
+      const childOpts: E2eChildOptions = { brokers: broker.brokers, fleet: opts.fleet, latencySeconds: opts.latencySeconds, probesPerSecond: opts.probesPerSecond, partitions: 6, tag }
+      // error level: the log notifier writes a warning per risk event, thousands per run.
+      const out = await runInChild<E2eChildResult>('e2e', childOpts, { timeoutMs: 600_000, env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' } })
+      if (out.ok) results.push(out.result)
+      else errors.push(out.error.split('\n').slice(0, 3).join(' '))
+    }
+  } finally {
+    await broker.stop()
+  }
+  const pooled = results.flatMap((r) => r.latenciesMs)
+  const section: BenchSection = {
+    figures: [
+      figure('e2e.sustained_eps', 'sustained, produce -> committed (lag 0)', 'events/s', results.map((r) => r.sustainedEps), { target: { op: '>=', value: E2E_TARGET_EPS } }),
+      figure('e2e.produce_eps', 'producer alone (same process)', 'events/s', results.map((r) => r.produceEps)),
+      figure('e2e.half_load_eps', 'half-load phase, achieved rate', 'events/s', results.map((r) => r.latencyAchievedEps)),
+      figure('e2e.p50_ms', 'produce -> risk event p50, half load', 'ms', results.map((r) => r.p50Ms).filter(Number.isFinite)),
+      figure('e2e.p99_ms', 'produce -> risk event p99, half load', 'ms', results.map((r) => r.p99Ms).filter(Number.isFinite), { target: { op: '<=', value: E2E_TARGET_P99_MS } }),
+    ],
+    details: {
+      broker: broker.started ? 'started by the bench (scripts/kafka.sh)' : `KAFKA_BROKERS=${broker.brokers.join(',')}`,
+      fleet: opts.fleet,
+      latencySeconds: opts.latencySeconds,
+      probesPerSecond: opts.probesPerSecond,
+      pooledLatencyMs: { probes: pooled.length, p50: percentile(pooled, 50), p99: percentile(pooled, 99), max: percentile(pooled, 100) },
+      runs: results.map(({ samples: _samples, latenciesMs: _lat, ...rest }) => rest),
+      ...(errors.length ? { errors } : {}),
+    },
+    ...(results.length === 0 ? { error: errors.join('; ') || 'no run completed' } : {}),
+    wallMs: performance.now() - began,
+  }
+  return { section, results }
+}
+
+/** ClickHouse write rates seen while the e2e throughput phase ran (the pipeline at full speed). */
+export function clickhouseSection(e2e: E2eRuns | undefined, restoreInsertRowsPerSecond: number[]): BenchSection {
+  const results = e2e?.results ?? []
+  const rate = (table: string) => results.map((r) => r.rowsPerSecond[table] ?? 0)
+  const figures = [
+    figure('clickhouse.events_rows_per_s', 'events rows/s during e2e throughput', 'rows/s', rate('events')),
+    figure('clickhouse.agent_baselines_rows_per_s', 'agent_baselines rows/s during e2e', 'rows/s', rate('agent_baselines')),
+    figure('clickhouse.risk_events_rows_per_s', 'risk_events rows/s during e2e', 'rows/s', rate('risk_events')),
+  ]
+  if (restoreInsertRowsPerSecond.length) {
+    figures.push(figure('clickhouse.baseline_bulk_rows_per_s', 'agent_baselines bulk checkpoint (restore fill)', 'rows/s', restoreInsertRowsPerSecond))
+  }
+  return {
+    figures,
+    details: {
+      source: 'store.rowsWritten sampled every 100 ms during the e2e throughput phase; bulk rate from the restore bench fill',
+      samplesPerRun: results.map((r) => r.samples),
+    },
+    ...(results.length === 0 && restoreInsertRowsPerSecond.length === 0 ? { error: 'needs the e2e or restore bench' } : {}),
+    wallMs: 0,
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Hot state per agent: heap used after GC, divided by agents, with profiles that carry realistic
+ * history. A few hundred agents are trained on simulator data; their profiles are cloned under new
+ * ids (parsed from their JSON, as a restore builds them) into one Baselines instance until it holds
+ * N agents. Each size runs in its own child process
+ * with --expose-gc and a heap limit, so a size that does not fit is reported, not fatal.
+ */
+import os from 'node:os'
+import { Baselines } from '../baselines/baselines.ts'
+import type { AgentProfile } from '../baselines/profiles.ts'
+import { runInChild } from './child.ts'
+import { benchFleet, ProfileCloner, trainedProfiles, type FleetSize } from './data.ts'
+import { MiB } from './machine.ts'
+import { figure, type BenchSection, type Figure } from './report.ts'
+
+/** Target: hot state per agent. Bytes. */
+export const MEMORY_TARGET_BYTES = 2048
+
+export interface MemoryChildOptions {
+  agents: number
+  fleet: FleetSize
+}
+
+export interface MemoryChildResult {
+  agents: number
+  templates: number
+  /** Heap used after GC before and after the agents were added. Bytes. */
+  heapBeforeBytes: number
+  heapAfterBytes: number
+  bytesPerAgent: number
+  /** Wall time to clone and insert the agents. Milliseconds. */
+  fillMs: number
+  /** Mean JSON size of a template profile, by field and by detector state. Bytes (UTF-16 chars). */
+  jsonBytesByPart: Record<string, number>
+}
+
+function gcFully(): void {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (!gc) throw new Error('the memory bench needs node --expose-gc')
+  // Twice: the first pass may only promote what the second frees.
+  gc()
+  gc()
+}
+
+/** Mean serialised size of each part of a profile: where the bytes of hot state go. */
+export function profileParts(profiles: readonly AgentProfile[]): Record<string, number> {
+  const sums: Record<string, number> = {}
+  const add = (k: string, v: unknown) => (sums[k] = (sums[k] ?? 0) + (v === undefined ? 0 : JSON.stringify(v).length))
+  for (const p of profiles) {
+    add('total', p)
+    for (const [name, state] of Object.entries(p.states)) add(`states.${name}`, state)
+    add('flagged', p.flagged)
+    add('recentIds', p.recentIds)
+    add('risk', p.risk)
+    add('offsets', p.offsets)
+  }
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, Math.round(v / Math.max(1, profiles.length))]))
+}
+
+export function measureMemoryInProcess(opts: MemoryChildOptions): MemoryChildResult {
+  const trained = trainedProfiles(benchFleet(opts.fleet))
+  const parts = profileParts(trained)
+  // Only the templates' JSON stays reachable from here on; training data is garbage.
+  let cloner: ProfileCloner | undefined = new ProfileCloner(trained)
+  trained.length = 0
+  gcFully()
+  const heapBeforeBytes = process.memoryUsage().heapUsed
+  const baselines = new Baselines()
+  const began = performance.now()
+  for (let i = 0; i < opts.agents; i++) {
+    baselines.restoreAgent(cloner.clone(i))
+  }
+  const fillMs = performance.now() - began
+  const count = cloner.templates
+  cloner = undefined
+  gcFully()
+  const heapAfterBytes = process.memoryUsage().heapUsed
+  if (baselines.agents.size !== opts.agents) throw new Error('agents lost')
+  // The templates' JSON is freed above, so (after - before) undercounts by its size: ~25 KB x templates.
+  return {
+    agents: opts.agents,
+    templates: count,
+    heapBeforeBytes,
+    heapAfterBytes,
+    bytesPerAgent: (heapAfterBytes - heapBeforeBytes) / opts.agents,
+    fillMs,
+    jsonBytesByPart: parts,
+  }
+}
+
+export interface MemoryBenchOptions {
+  sizes: number[]
+  fleet: FleetSize
+  runs: number
+  /** Heap limit of each child. MiB. Default 80% of free memory. */
+  heapLimitMiB?: number
+}
+
+export async function runMemoryBench(opts: MemoryBenchOptions): Promise<BenchSection> {
+  const began = performance.now()
+  const heapLimitMiB = opts.heapLimitMiB ?? Math.floor((os.freemem() * 0.8) / MiB)
+  const figures: Figure[] = []
+  const perSize: Record<string, unknown> = {}
+  let knownBytesPerAgent: number | undefined
+  for (const agents of [...opts.sizes].sort((a, b) => a - b)) {
+    const label = `${agents.toLocaleString('en-US')} agents`
+    const target = { op: '<=' as const, value: MEMORY_TARGET_BYTES }
+    // 1.3: clones, the Map and GC headroom on top of the measured per-agent size.
+    const predictedMiB = knownBytesPerAgent ? (knownBytesPerAgent * agents * 1.3) / MiB : 0
+    if (predictedMiB > heapLimitMiB) {
+      const note = `${label}: does not fit; predicted ${Math.round(predictedMiB).toLocaleString('en-US')} MiB of heap at the smaller size's ${Math.round(knownBytesPerAgent!)} bytes/agent > ${heapLimitMiB.toLocaleString('en-US')} MiB limit (80% of free memory); not run`
+      figures.push(figure(`memory.bytes_per_agent.${agents}`, `hot state per agent, ${label}`, 'bytes', [], { target, note }))
+      perSize[agents] = { skipped: note }
+      continue
+    }
+    const runs: MemoryChildResult[] = []
+    let failure: string | undefined
+    for (let r = 0; r < opts.runs && !failure; r++) {
+      const out = await runInChild<MemoryChildResult>('memory', { agents, fleet: opts.fleet } satisfies MemoryChildOptions, {
+        nodeFlags: ['--expose-gc', `--max-old-space-size=${heapLimitMiB}`],
+      })
+      if (out.ok) runs.push(out.result)
+      else failure = /heap out of memory|Allocation failed/i.test(out.stderrTail) ? `does not fit in a ${heapLimitMiB} MiB heap` : out.error
+    }
+    const values = runs.map((r) => r.bytesPerAgent)
+    figures.push(figure(`memory.bytes_per_agent.${agents}`, `hot state per agent, ${label}`, 'bytes', values, { target, ...(failure ? { note: `${label}: ${failure}` } : {}) }))
+    if (values.length) knownBytesPerAgent = Math.max(...values)
+    perSize[agents] = { runs, ...(failure ? { failure } : {}) }
+  }
+  return { figures, details: { fleet: opts.fleet, heapLimitMiB, sizes: perSize }, wallMs: performance.now() - began }
+}

@@ -1,0 +1,162 @@
+/**
+ * Restore of agent baselines from ClickHouse, as a service does on start or on partition
+ * assignment: N rows are written to agent_baselines through Store.checkpoint + flush in a temporary
+ * embedded ClickHouse folder, then `store.loadAgents()` + `baselines.restoreAgent` for all of them
+ * is timed. Each size runs in its own child process (chDB binds one folder per process). Filling
+ * the table is slow (it is the checkpoint path at full size), so it is done once per size and the
+ * restore is timed `runs` times over the same table, each into a fresh Store and Baselines; runs
+ * after the first find the table in the OS page cache, as a restart on the same machine does.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import { join } from 'node:path'
+import { Baselines } from '../baselines/baselines.ts'
+import type { AgentProfile } from '../baselines/profiles.ts'
+import { Store } from '../store/store.ts'
+import { runInChild } from './child.ts'
+import { benchFleet, defaultConfig, ProfileCloner, trainedProfiles, type FleetSize } from './data.ts'
+import { MiB } from './machine.ts'
+import { figure, type BenchSection, type Figure } from './report.ts'
+import { median, perSecond } from './stats.ts'
+
+/** Target: restoring one million agents. Seconds. */
+export const RESTORE_TARGET_S = 30
+export const RESTORE_TARGET_AGENTS = 1_000_000
+
+export interface RestoreChildOptions {
+  agents: number
+  fleet: FleetSize
+  /** Profiles per checkpoint + flush while filling the table. */
+  chunk: number
+  /** Timed restores over the filled table. */
+  runs: number
+}
+
+export interface RestoreChildResult {
+  agents: number
+  /** Filling the table: checkpoint + flush of all rows. Milliseconds, and rows per second. */
+  insertMs: number
+  insertRowsPerSecond: number
+  /** The timed part, per run: the query with JSON parsing, then restoreAgent for each. Milliseconds. */
+  loadMs: number[]
+  restoreMs: number[]
+  totalMs: number[]
+  /** Mean serialised profile (the `state` column). Bytes (UTF-16 chars). */
+  meanStateChars: number
+  /** On-disk size of the table, compressed. Bytes. */
+  tableBytesOnDisk: number
+}
+
+export async function measureRestoreInProcess(opts: RestoreChildOptions): Promise<RestoreChildResult> {
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'agentwatch-bench-restore-'))
+  try {
+    const cloner = new ProfileCloner(trainedProfiles(benchFleet(opts.fleet)))
+    const cfg = { ...defaultConfig().store, dataDir, flushRows: opts.chunk + 1 }
+    const store = await Store.open(cfg)
+    let stateChars = 0
+    let t = performance.now()
+    for (let from = 0; from < opts.agents; from += opts.chunk) {
+      const chunk: AgentProfile[] = []
+      for (let i = from; i < Math.min(opts.agents, from + opts.chunk); i++) chunk.push(cloner.clone(i))
+      if (from === 0) stateChars = chunk.reduce((n, p) => n + JSON.stringify(p).length, 0) / chunk.length
+      store.checkpoint(chunk, [])
+      await store.flush()
+    }
+    const insertMs = performance.now() - t
+    const [size] = await store.select<{ bytes: string }>(
+      `SELECT toString(sum(bytes_on_disk)) AS bytes FROM system.parts WHERE database = {db:String} AND table = 'agent_baselines' AND active`,
+      { db: store.ch.database },
+    )
+    await store.close()
+
+    const loadMs: number[] = []
+    const restoreMs: number[] = []
+    const totalMs: number[] = []
+    for (let run = 0; run < opts.runs; run++) {
+      // A fresh store and Baselines, as a starting service has.
+      const reopened = await Store.open(cfg)
+      let baselines: Baselines | undefined = new Baselines()
+      t = performance.now()
+      let profiles: AgentProfile[] | undefined = await reopened.loadAgents()
+      loadMs.push(performance.now() - t)
+      const t2 = performance.now()
+      for (const p of profiles) baselines.restoreAgent(p)
+      restoreMs.push(performance.now() - t2)
+      totalMs.push(performance.now() - t)
+      await reopened.close()
+      if (baselines.agents.size !== opts.agents) throw new Error(`restored ${baselines.agents.size} agents, expected ${opts.agents}`)
+      // Dropped before the next run so two restored sets never share the heap.
+      profiles = undefined
+      baselines = undefined
+    }
+    return {
+      agents: opts.agents,
+      insertMs,
+      insertRowsPerSecond: perSecond(opts.agents, insertMs),
+      loadMs,
+      restoreMs,
+      totalMs,
+      meanStateChars: Math.round(stateChars),
+      tableBytesOnDisk: Number(size?.bytes ?? 0),
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+export interface RestoreBenchOptions {
+  /** Sizes measured; the largest is the headline unless it is below the target size. */
+  sizes: number[]
+  fleet: FleetSize
+  runs: number
+  chunk: number
+  /** Why the target size itself is not measured, when it is not. */
+  extrapolateReason?: string
+}
+
+export async function runRestoreBench(opts: RestoreBenchOptions): Promise<BenchSection> {
+  const began = performance.now()
+  const heapLimitMiB = Math.floor((os.freemem() * 0.8) / MiB)
+  const figures: Figure[] = []
+  const bySize: Record<string, RestoreChildResult> = {}
+  const errors: string[] = []
+  for (const agents of [...opts.sizes].sort((a, b) => a - b)) {
+    const out = await runInChild<RestoreChildResult>('restore', { agents, fleet: opts.fleet, chunk: opts.chunk, runs: opts.runs } satisfies RestoreChildOptions, {
+      nodeFlags: [`--max-old-space-size=${heapLimitMiB}`],
+    })
+    if (!out.ok) {
+      errors.push(`${agents} agents: ${/heap out of memory|Allocation failed/i.test(out.stderrTail) ? `does not fit in a ${heapLimitMiB} MiB heap` : out.error.split('\n')[0]}`)
+      continue
+    }
+    const r = out.result
+    bySize[agents] = r
+    const label = `${agents.toLocaleString('en-US')} agents`
+    const isTargetSize = agents === RESTORE_TARGET_AGENTS
+    figures.push(
+      figure(`restore.seconds.${agents}`, `restore ${label} (load + restoreAgent)`, 's', r.totalMs.map((ms) => ms / 1000), isTargetSize ? { target: { op: '<=', value: RESTORE_TARGET_S } } : {}),
+      figure(`restore.load_seconds.${agents}`, `  of which loadAgents query + JSON.parse`, 's', r.loadMs.map((ms) => ms / 1000)),
+    )
+  }
+  // Linear extrapolation from the two largest measured sizes, when the target size was not measured.
+  const measured = Object.entries(bySize)
+    .map(([n, r]) => ({ n: Number(n), s: median(r.totalMs) / 1000 }))
+    .sort((a, b) => a.n - b.n)
+  if (!measured.some((m) => m.n === RESTORE_TARGET_AGENTS) && measured.length > 0) {
+    const hi = measured[measured.length - 1]!
+    const lo = measured.length > 1 ? measured[measured.length - 2]! : { n: 0, s: 0 }
+    const slope = (hi.s - lo.s) / (hi.n - lo.n)
+    const estimate = hi.s + slope * (RESTORE_TARGET_AGENTS - hi.n)
+    figures.push(
+      figure(`restore.seconds.${RESTORE_TARGET_AGENTS}.extrapolated`, 'restore 1,000,000 agents, EXTRAPOLATED', 's', [estimate], {
+        target: { op: '<=', value: RESTORE_TARGET_S },
+        note: `extrapolated linearly from ${measured.length > 1 ? `${lo.n.toLocaleString('en-US')} and ` : '0 and '}${hi.n.toLocaleString('en-US')} agents, not measured${opts.extrapolateReason ? `: ${opts.extrapolateReason}` : ''}`,
+      }),
+    )
+  }
+  return {
+    figures,
+    details: { fleet: opts.fleet, chunk: opts.chunk, heapLimitMiB, bySize, ...(errors.length ? { errors } : {}) },
+    ...(errors.length && !measured.length ? { error: errors.join('; ') } : {}),
+    wallMs: performance.now() - began,
+  }
+}
