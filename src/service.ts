@@ -14,7 +14,7 @@ import { Ingestor } from './pipeline/ingest.ts'
 import { Pipeline } from './pipeline/pipeline.ts'
 import { levelRank } from './pipeline/risk.ts'
 import { RiskHub } from './sinks/risk-hub.ts'
-import { fanOut, type ActionSink, type DeadLetterSink, type RiskSink } from './sinks/types.ts'
+import { fanOut, type ActionSink, type DeadLetterSink, type RiskSink, type Sink } from './sinks/types.ts'
 import type { Source } from './sources/types.ts'
 import { Store } from './store/store.ts'
 import { renderMetrics } from './metrics.ts'
@@ -27,6 +27,11 @@ export interface ServiceOptions {
   deadLetterSinks?: DeadLetterSink[]
   /** Sources started by `start()`; HTTP ingest needs none. */
   sources?: Source[]
+  /**
+   * An open store to share (several instances in one process: chDB binds one data folder per
+   * process). The service then flushes it but never closes it; its owner does.
+   */
+  store?: Store
 }
 
 export interface Service {
@@ -48,7 +53,10 @@ export interface Service {
 }
 
 export async function createService(initial: Config, opts: ServiceOptions = {}): Promise<Service> {
-  const store = await Store.open(initial.store)
+  const shared = opts.store !== undefined
+  const store = opts.store ?? (await Store.open(initial.store))
+  // A shared store's sinks outlive this service: closing them only flushes.
+  const storeSink = <T>(s: Sink<T>): Sink<T> => (shared ? { name: s.name, write: (x) => s.write(x), flush: () => s.flush(), close: () => s.flush() } : s)
   const restoredVersions = await store.loadConfigVersions()
   const config = new ConfigHolder(initial, {
     restored: restoredVersions,
@@ -60,9 +68,9 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   }
 
   const hub = new RiskHub()
-  const riskSink = fanOut('risk', [store.riskSink, hub, ...(opts.riskSinks ?? [])])
-  const actionSink = fanOut('actions', [store.actionSink, ...(opts.actionSinks ?? [])])
-  const deadLetterSink = fanOut('dead-letters', [store.deadLetterSink, ...(opts.deadLetterSinks ?? [])])
+  const riskSink = fanOut('risk', [storeSink(store.riskSink), hub, ...(opts.riskSinks ?? [])])
+  const actionSink = fanOut('actions', [storeSink(store.actionSink), ...(opts.actionSinks ?? [])])
+  const deadLetterSink = fanOut('dead-letters', [storeSink(store.deadLetterSink), ...(opts.deadLetterSinks ?? [])])
 
   const enforcement = new EnforcementStore({ sink: actionSink, notifier: createLogNotifier({ audit }), audit })
   enforcement.restore(await store.loadEnforcementChanges())
@@ -218,7 +226,8 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
       for (const s of sources) await s.stop()
       await serial(commit)
       await Promise.all([riskSink.close(), actionSink.close(), deadLetterSink.close()])
-      await store.close()
+      if (shared) await store.flush()
+      else await store.close()
       log.info({}, 'service stopped')
     },
     restorePartitions: (partitions) =>

@@ -6,6 +6,7 @@
  *   await produce(topic, [{ key, value }])
  *   const got = await consumeN(topic, 3)       from the beginning, with a timeout
  */
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { Kafka, logLevel, type IHeaders, type KafkaMessage, type Message } from 'kafkajs'
 import { describe, inject } from 'vitest'
@@ -37,7 +38,20 @@ export async function createTopics(names: string[], numPartitions = 3): Promise<
   const admin = testKafka().admin()
   await admin.connect()
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: names.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })) })
+    // On a broker that just started, waiting for leaders can fail while the metadata settles;
+    // the topics are then created and only their leaders are awaited again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const existing = new Set(await admin.listTopics())
+        const missing = names.filter((n) => !existing.has(n))
+        if (missing.length) await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })) })
+        else await admin.fetchTopicMetadata({ topics: names })
+        return
+      } catch (err) {
+        if (attempt >= 20 || (err as { retriable?: boolean }).retriable === false) throw err
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    }
   } finally {
     await admin.disconnect()
   }
@@ -143,8 +157,16 @@ export async function committedOffsets(groupId: string, topic: string): Promise<
   const admin = testKafka().admin()
   await admin.connect()
   try {
-    const [res] = await admin.fetchOffsets({ groupId, topics: [topic] })
-    return new Map((res?.partitions ?? []).map((p) => [p.partition, p.offset]))
+    // A group's coordinator may still be loading or moving right after the group appears.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const [res] = await admin.fetchOffsets({ groupId, topics: [topic] })
+        return new Map((res?.partitions ?? []).map((p) => [p.partition, p.offset]))
+      } catch (err) {
+        if (attempt >= 120 || (err as { retriable?: boolean }).retriable !== true) throw err
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    }
   } finally {
     await admin.disconnect()
   }
@@ -155,4 +177,133 @@ export async function committedTotal(groupId: string, topic: string): Promise<nu
   let total = 0
   for (const o of (await committedOffsets(groupId, topic)).values()) if (Number(o) > 0) total += Number(o)
   return total
+}
+
+/** High-water mark (next offset to be written) per partition of `topic`. */
+export async function endOffsets(topic: string): Promise<Map<number, number>> {
+  const admin = testKafka().admin()
+  await admin.connect()
+  try {
+    return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]))
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/**
+ * Every message `topic` holds now, read from the beginning with a fresh group up to the end
+ * offsets at the time of the call; rejects if they do not all arrive within `timeoutMs`.
+ */
+export async function readTopic(topic: string, timeoutMs = 30_000): Promise<ConsumedMessage[]> {
+  const ends = await endOffsets(topic)
+  const want = [...ends.values()].reduce((a, b) => a + b, 0)
+  if (want === 0) return []
+  const got = await consumeN(topic, want, timeoutMs)
+  return got.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset))
+}
+
+/** Sends many messages in requests of `chunk` (a request must stay under the broker's size limit). */
+export async function produceMany(topic: string, messages: Message[], chunk = 500): Promise<void> {
+  const producer = testKafka().producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  try {
+    for (let i = 0; i < messages.length; i += chunk) await producer.send({ topic, messages: messages.slice(i, i + chunk), acks: -1 })
+  } finally {
+    await producer.disconnect()
+  }
+}
+
+/** A line-protocol child process running service instances (test/kafka/fixtures/instances.ts). */
+export interface InstancesProcess {
+  /** Every JSON line it printed so far. */
+  readonly lines: Record<string, unknown>[]
+  send(cmd: Record<string, unknown>): void
+  /** Resolves with the first printed line (from the start) that `pred` accepts. */
+  until(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number, what?: string): Promise<Record<string, unknown>>
+  /** Events whose batches were durable, as counted from the batch reports. */
+  durableCount(): number
+  /** Throws if the process has exited. */
+  check(): void
+  kill(): void
+  readonly exited: Promise<number | null>
+}
+
+export interface InstancesConfig {
+  groupId: string
+  topics: KafkaTopics
+  inputTopics: string[]
+  dataDir: string
+  risk?: Record<string, unknown>
+}
+
+export function spawnInstances(script: string, cfg: InstancesConfig): InstancesProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, LOG_LEVEL: process.env.CHILD_LOG_LEVEL ?? 'error', INSTANCES_CONFIG: JSON.stringify({ brokers: kafkaBrokers(), ...cfg }) },
+    // Commands go over the IPC channel: stdin stays closed, since chDB takes a piped stdin for
+    // external insert data.
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  })
+  const lines: Record<string, unknown>[] = []
+  const waiters = new Set<() => void>()
+  let buf = ''
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buf += chunk.toString('utf8')
+    let nl: number
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl)
+      buf = buf.slice(nl + 1)
+      if (!line.startsWith('{')) continue
+      lines.push(JSON.parse(line) as Record<string, unknown>)
+    }
+    for (const w of waiters) w()
+  })
+  let code: number | null | undefined
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (c) => {
+      code = c
+      for (const w of waiters) w()
+      resolve(c)
+    }),
+  )
+  const ready = new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (lines.some((l) => l.ready)) {
+        waiters.delete(check)
+        resolve()
+      } else if (code !== undefined) {
+        waiters.delete(check)
+        reject(new Error(`instances process exited (${code}) before it was ready`))
+      }
+    }
+    waiters.add(check)
+  })
+  return {
+    lines,
+    exited,
+    send: (cmd) => {
+      // Commands wait until the process listens for them.
+      void ready.then(() => child.send(cmd)).catch(() => undefined)
+    },
+    check: () => {
+      if (code !== undefined) throw new Error(`instances process exited (${code})`)
+    },
+    until: (pred, timeoutMs = 60_000, what = 'a line') =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const hit = lines.find(pred)
+          if (hit) done(() => resolve(hit))
+          else if (code !== undefined) done(() => reject(new Error(`instances process exited (${code}) before ${what}`)))
+        }
+        const timer = setTimeout(() => done(() => reject(new Error(`no ${what} within ${timeoutMs} ms`))), timeoutMs)
+        const done = (fn: () => void) => {
+          clearTimeout(timer)
+          waiters.delete(check)
+          fn()
+        }
+        waiters.add(check)
+        check()
+      }),
+    durableCount: () => lines.reduce((n, l) => n + (l.batch ? (l.batch as { count: number }).count : 0), 0),
+    kill: () => child.kill('SIGKILL'),
+  }
 }
