@@ -76,6 +76,7 @@ const burstScore = (count: number, threshold: number) => (count >= threshold ? 0
 
 export const delegation: Detector<Cfg, State> = {
   name: 'delegation',
+  family: 'delegation',
   description: 'Never-served on-behalf-of users, sub-agent spawn bursts and depth, and privilege probing (denied or admin operations).',
   config: Config,
   init: () => ({
@@ -106,6 +107,7 @@ export const delegation: Detector<Cfg, State> = {
         findings.push({
           score,
           observation: 'first_seen',
+          fleetKey: `user:${userId}`,
           reason: `acting for user ${userId}, whom this agent has never served` + (peerReady ? ` and ${peerServing} of ${ctx.peerAgents} peers serve` : '') + ` (${sensitivity} data)`,
           evidence: { userId, sensitivity, ownAttendedEvents: own.attended, ownDistinctUsers: Object.keys(own.users).length, newUserRate: round(newUserRate), baseline: ownReady ? 'own' : 'peers', ...(peerReady ? { peerAgentsServingUser: peerServing } : {}), ...peerEvidence },
         })

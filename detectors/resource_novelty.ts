@@ -16,6 +16,8 @@ const Config = z
     peerAdoptionQuiet: z.number().min(0).max(1).default(0.2).describe('Fraction of peer agents that already use a resource at which it counts as normal for the blueprint. 0-1.'),
     restrictedAdoptionQuiet: z.number().min(0).max(1).default(0.5).describe('The same for restricted resources: only wide use by peers makes a first touch of restricted data normal. 0-1.'),
     rareFraction: z.number().min(0).max(1).default(0.002).describe('A known resource is rare when it accounts for less than this fraction of the agent\'s calls. 0-1.'),
+    familiarNamespaceResources: z.number().int().min(1).default(3).describe('Distinct resources an agent already uses under one namespace (a resource up to its last "/", e.g. vault://kv/) before a new resource there counts as a familiar kind of access. Resources.'),
+    familiarNamespaceFactor: z.number().min(0).max(1).default(0.5).describe('Multiplies the score of a first touch in a familiar namespace. 0-1.'),
     capacity: z.number().int().min(8).max(4096).default(128).describe('Distinct resources remembered per agent; the rarest are evicted first. Entries.'),
     peerCapacity: z.number().int().min(8).max(65536).default(1024).describe('Distinct resources remembered per blueprint. Entries.'),
   })
@@ -29,6 +31,20 @@ interface State {
   n: number
   /** peer state only: resource -> [distinct agents that use it, firstSeen, lastSeen] */
   adopters: Counts
+  /** own state only: namespace -> [distinct learned resources in it, firstSeen, lastSeen] */
+  ns?: Counts
+}
+
+/**
+ * The namespace of a resource: everything up to its last "/" when there is a path below the
+ * authority (vault://kv/payments -> vault://kv/); none for a bare authority (servicenow://incidents).
+ */
+export function namespaceOf(resource: string): string | undefined {
+  const scheme = resource.indexOf('://')
+  const last = resource.lastIndexOf('/')
+  const authorityEnd = scheme >= 0 ? resource.indexOf('/', scheme + 3) : resource.indexOf('/')
+  if (authorityEnd < 0 || last <= authorityEnd) return undefined
+  return resource.slice(0, last + 1)
 }
 
 /**
@@ -41,9 +57,10 @@ const OPERATION_BONUS = 0.15
 
 export const resourceNovelty: Detector<Cfg, State> = {
   name: 'resource_novelty',
+  family: 'novelty',
   description: 'First-seen and rare resources, weighted by sensitivity, against the agent and its blueprint peers.',
   config: Config,
-  init: () => ({ res: {}, n: 0, adopters: {} }),
+  init: () => ({ res: {}, n: 0, adopters: {}, ns: {} }),
 
   score(e, own, peers, cfg, ctx) {
     if (e.kind !== 'tool_call') return undefined
@@ -67,17 +84,25 @@ export const resourceNovelty: Detector<Cfg, State> = {
         observation: 'first_seen',
         reason: `new agent ${e.operation} on ${sensitivity} resource ${e.resource}, which ${peerUsers} of its ${ctx.peerAgents} blueprint peers use`,
         evidence: { resource: e.resource, sensitivity, operation: e.operation, ownToolCalls: own.n, ...peerEvidence },
+        fleetKey: `resource:${e.resource}`,
       }
     }
 
     if (seen === 0) {
-      const score = round(base * discount)
+      const namespace = namespaceOf(e.resource)
+      const siblings = namespace && own.ns ? countOf(own.ns, namespace) : 0
+      const familiar = siblings >= cfg.familiarNamespaceResources
+      const score = round(base * discount * (familiar ? cfg.familiarNamespaceFactor : 1))
       if (score === 0) return undefined
       return {
         score,
         observation: 'first_seen',
-        reason: `first ${e.operation} of ${sensitivity} resource ${e.resource} in ${own.n} tool calls` + (peerReady ? `; ${peerUsers} of ${ctx.peerAgents} blueprint peers use it` : ''),
-        evidence: { resource: e.resource, sensitivity, operation: e.operation, ownToolCalls: own.n, distinctResourcesKnown: Object.keys(own.res).length, ...peerEvidence },
+        reason:
+          `first ${e.operation} of ${sensitivity} resource ${e.resource} in ${own.n} tool calls` +
+          (familiar ? ` (it already uses ${siblings} other resources under ${namespace})` : '') +
+          (peerReady ? `; ${peerUsers} of ${ctx.peerAgents} blueprint peers use it` : ''),
+        evidence: { resource: e.resource, sensitivity, operation: e.operation, ownToolCalls: own.n, distinctResourcesKnown: Object.keys(own.res).length, namespace, resourcesKnownInNamespace: siblings, ...peerEvidence },
+        fleetKey: `resource:${e.resource}`,
       }
     }
     const fraction = seen / own.n
@@ -90,6 +115,7 @@ export const resourceNovelty: Detector<Cfg, State> = {
         observation: 'rare',
         reason: `${e.resource} is rare for this agent: ${seen} of ${own.n} tool calls`,
         evidence: { resource: e.resource, sensitivity, seen, ownToolCalls: own.n, rareFraction: cfg.rareFraction, ...peerEvidence },
+        fleetKey: `resource:${e.resource}`,
       }
     }
     return undefined
@@ -99,6 +125,8 @@ export const resourceNovelty: Detector<Cfg, State> = {
     if (e.kind !== 'tool_call') return
     const isNewForAgent = countOf(own.res, e.resource) === 0
     bump(own.res, e.resource, e.ts, cfg.capacity)
+    const namespace = isNewForAgent ? namespaceOf(e.resource) : undefined
+    if (namespace) bump((own.ns ??= {}), namespace, e.ts, cfg.capacity)
     own.n += 1
     if (peers) {
       bump(peers.res, e.resource, e.ts, cfg.peerCapacity)

@@ -60,6 +60,7 @@ const attributesOf = (e: { credential: string; network: { asn?: number; country?
 
 export const signinContext: Detector<Cfg, State> = {
   name: 'signin_context',
+  family: 'signin',
   description: 'Sign-ins from unfamiliar networks or with unfamiliar credentials, and bursts of failed sign-ins.',
   config: Config,
   init: () => ({ seen: {}, n: 0, adopters: {}, failWin: [-1, 0], usualMaxFailures: 0, failingNow: [-1, 0], failCounted: -1 }),
@@ -121,6 +122,7 @@ export const signinContext: Detector<Cfg, State> = {
     return {
       score,
       observation: 'unfamiliar',
+      fleetKey: `signin:${novel.map((n) => `${n.attribute}=${n.value}`).join(',')}`,
       reason: `${e.outcome === 'failure' ? 'failed ' : ''}sign-in with unfamiliar ${novel.map((n) => `${n.attribute} ${n.value}`).join(', ')}` + (ownReady ? ` after ${own.n} sign-ins` : ' (new agent, judged against its peers)'),
       evidence: { unfamiliar: novel, ownSignins: own.n, ip: e.network.ip, ...peerEvidence },
     }

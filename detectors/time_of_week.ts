@@ -20,7 +20,7 @@ const Config = z
     fleetNowQuiet: z.number().min(0).max(1).default(0.5).describe('Fraction of the other peer agents active in this very hour at which it counts as normal (the whole blueprint working late). 0-1.'),
     baseScore: z.number().min(0).max(1).default(0.15).describe('Score of activity just outside the usual hours, before distance. 0-1.'),
     perHourAway: z.number().min(0).max(1).default(0.08).describe('Score added per hour between this hour and the nearest usual hour. Score per hour.'),
-    maxScore: z.number().min(0).max(1).default(0.65).describe('Highest score of off-hours activity alone; timing is rarely an attack signal by itself. 0-1.'),
+    maxScore: z.number().min(0).max(1).default(0.45).describe('Highest score of off-hours activity; below the medium threshold, because timing is rarely an attack signal by itself and only raises risk together with other evidence. 0-1.'),
   })
   .strict()
 
@@ -55,6 +55,7 @@ function hoursToUsual(hours: readonly number[], n: number, h: number, share: num
 
 export const timeOfWeek: Detector<Cfg, State> = {
   name: 'time_of_week',
+  family: 'timing',
   description: 'Activity in an hour of the week where the agent, and its peers, are normally silent.',
   config: Config,
   init: () => ({ hours: new Array<number>(SLOTS).fill(0), n: 0, firstTs: -1, hourAgents: new Array<number>(SLOTS).fill(0), now: [-1, 0], counted: -1 }),
@@ -90,6 +91,7 @@ export const timeOfWeek: Detector<Cfg, State> = {
     return {
       score,
       observation: 'off_hours',
+      fleetKey: `hour:${h}`,
       reason: `${e.kind === 'signin' ? 'sign-in' : `call to ${e.tool}`} on ${when}, an hour when ${whose} ${never ? 'never' : 'rarely'} ${ownReady ? 'works' : 'work'}; the nearest usual hour is ${distance} h away`,
       evidence: {
         hourOfWeek: h,

@@ -40,6 +40,7 @@ const PRIVILEGED = new Set(['delete', 'admin'])
 
 export const toolNovelty: Detector<Cfg, State> = {
   name: 'tool_novelty',
+  family: 'novelty',
   description: 'First-seen and rare tools, and first delete or admin operations, against the agent and its blueprint peers.',
   config: Config,
   init: () => ({ tools: {}, ops: {}, n: 0, toolAdopters: {}, opAdopters: {} }),
@@ -90,6 +91,7 @@ export const toolNovelty: Detector<Cfg, State> = {
       score,
       observation: opScore >= toolScore ? 'first_seen' : toolObservation,
       reason,
+      fleetKey: opScore >= toolScore ? `operation:${e.operation}:${e.tool}` : `tool:${e.tool}`,
       evidence: {
         tool: e.tool,
         operation: e.operation,

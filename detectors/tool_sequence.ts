@@ -52,6 +52,7 @@ function previousTool(last: State['last'], ts: number, traceId: string | undefin
 
 export const toolSequence: Detector<Cfg, State> = {
   name: 'tool_sequence',
+  family: 'novelty',
   description: 'Tool-to-tool transitions the agent, and its peers, have never taken.',
   config: Config,
   init: () => ({ last: null, trans: {}, from: {}, n: 0, adopters: {} }),
@@ -85,6 +86,7 @@ export const toolSequence: Detector<Cfg, State> = {
     return {
       score,
       observation,
+      fleetKey: `transition:${key}`,
       reason:
         (observation === 'rare'
           ? `rare step ${key} for this agent (${seen} of ${fromSeen} steps out of ${from})`

@@ -35,7 +35,21 @@ export interface Finding {
   reason: string
   /** What was observed and what the baseline says, with numbers. */
   evidence: Record<string, unknown>
+  /**
+   * What exactly is new, e.g. `resource:sql://hr` or `transition:doc.read>mail.send`. When several
+   * agents of one blueprint show the same key within a short time, the pipeline treats it as a
+   * blueprint-wide change (a rollout, a new region) rather than an anomaly. Omit it where the
+   * detector itself accounts for fleet-wide change, or where a shared key makes no sense.
+   */
+  fleetKey?: string
 }
+
+/**
+ * Kinds of evidence. Within one family findings are correlated (a new tool also makes new
+ * transitions), so the pipeline keeps only the strongest per family; across families evidence
+ * adds up.
+ */
+export type Family = 'novelty' | 'timing' | 'volume' | 'signin' | 'delegation'
 
 /** Facts about the baselines that every detector may need, computed once per event by the pipeline. */
 export interface DetectorContext {
@@ -43,7 +57,7 @@ export interface DetectorContext {
   ownEvents: number
   /** Event-time span of the agent's learned history, milliseconds. */
   ownHistoryMs: number
-  /** Distinct agents that have contributed to the blueprint peer baseline (0 without a blueprint). */
+  /** Established agents of the blueprint peer group: learned history of at least `baselines.peerEstablishedAfterHours` (0 without a blueprint). */
   peerAgents: number
   /** Events the blueprint peer baseline has learned. */
   peerEvents: number
@@ -54,6 +68,8 @@ export interface Detector<Cfg = any, State = any> {
   readonly name: string
   /** One sentence for the docs and the API. */
   readonly description: string
+  /** Which kind of evidence this detector gives; see Family. */
+  readonly family: Family
   /** Strict, documented, with defaults; `config.parse({})` gives the defaults. */
   readonly config: z.ZodObject<any> & z.ZodType<Cfg>
   /** An empty baseline. */

@@ -4,8 +4,10 @@
  * - per hour: the calls, records and bytes of the hour that is open now, against what this agent
  *   usually does in the same hour of the week (log-space averages per hour-of-week slot, so one
  *   heavy hour does not drag the baseline, and the agent's own usual excess as tolerance);
- * - per call: the records and bytes of one call against the agent's own distribution of call sizes
- *   (log2 histograms; a bulk read far above the 99th percentile stands out).
+ * - per call: the records and bytes of one call against the largest call of the same tool this agent
+ *   (or, while it knows the tool too little, its blueprint) made before. Sizes are judged per tool
+ *   because tools differ by orders of magnitude (an artifact push moves 100 MB as a matter of
+ *   course, a CRM lookup two records): a bulk read far above anything the tool returned stands out.
  *
  * What counts is the excess over the blueprint's excess in the same hour (the median, over the other
  * agents active this hour, of how far each is above its own rhythm): when the peers surge together
@@ -21,7 +23,9 @@ const Config = z
   .object({
     minHistoryDays: z.number().positive().default(7).describe('History span an agent needs before its own hour-of-week rhythm is trusted; until then it is judged against its peers. Days.'),
     minPeerAgents: z.number().int().min(1).default(3).describe('Peer agents needed before the blueprint rhythm is used. Agents.'),
-    minCallsForSizes: z.number().int().min(1).default(50).describe('Tool calls needed before a call-size distribution (own or blueprint) is trusted. Calls.'),
+    minCallsForSizes: z.number().int().min(1).default(20).describe('Calls of one tool needed before its largest call size (own, else blueprint) is trusted. Calls.'),
+    sizeCapacity: z.number().int().min(4).max(1024).default(24).describe('Tools whose call sizes an agent remembers; the least used are forgotten first. Tools.'),
+    peerSizeCapacity: z.number().int().min(8).max(4096).default(256).describe('Tools whose call sizes a blueprint remembers. Tools.'),
     toleranceDoublings: z.number().min(0).default(1).describe('Least excess over the usual hourly volume before anything counts, on top of the agent\'s own usual excess (95th percentile of past hours). Doublings (1 = twice the usual).'),
     newAgentExtraDoublings: z.number().min(0).default(1).describe('Extra tolerance for an agent judged against its peers, whose own level is not known yet. Doublings.'),
     quietHourFloorDoublings: z.number().min(0).default(1).describe('An hour\'s expectation is never set lower than the agent\'s median active hour minus this; activity at a quiet hour is time_of_week\'s finding, not a surge. Doublings.'),
@@ -61,9 +65,8 @@ interface State {
   slotHours: number[]
   /** Histogram of how far closed hours exceeded their expectation (doublings, 0.5 per bucket). */
   excess: number[]
-  /** Histograms of log2(1 + records) and log2(1 + bytes) per call. */
-  recordsPerCall: number[]
-  bytesPerCall: number[]
+  /** tool -> [calls, largest log2(1 + records) of one call, largest log2(1 + bytes) of one call]. */
+  sizes: Record<string, [number, number, number]>
   /** Tool calls learned. */
   calls: number
   /** Event time of the first learned call, ms; -1 before. */
@@ -117,6 +120,23 @@ function rollTo(s: State, hour: number, cfg: Cfg, perAgent: boolean): void {
   s.excessNow = {}
 }
 
+/** Fold one call's size into the tool's entry; when full, the least used tool is forgotten. */
+function noteSize(sizes: State['sizes'], tool: string, records: number | undefined, bytes: number | undefined, capacity: number): void {
+  let entry = sizes[tool]
+  if (!entry) {
+    const tools = Object.keys(sizes)
+    if (tools.length >= capacity) {
+      let victim = tools[0]
+      for (const t of tools) if (sizes[t][0] < sizes[victim][0]) victim = t
+      delete sizes[victim]
+    }
+    entry = sizes[tool] = [0, 0, 0]
+  }
+  entry[0] += 1
+  if (records !== undefined) entry[1] = Math.max(entry[1], round(log2p(records), 3))
+  if (bytes !== undefined) entry[2] = Math.max(entry[2], round(log2p(bytes), 3))
+}
+
 /** Residual histogram on a linear doublings scale (the residual already is a log). */
 function addToLogHistogramLinear(h: number[], doublings: number): void {
   const i = Math.min(h.length - 1, Math.max(0, Math.floor(doublings / STEP)))
@@ -143,6 +163,7 @@ function fleetExcessOf(peers: State, agentId: string, cfg: Cfg): { excess: numbe
 
 export const volume: Detector<Cfg, State> = {
   name: 'volume',
+  family: 'volume',
   description: 'Calls, records and bytes per hour against the agent\'s hour-of-week rhythm, and per-call size outliers, discounted by fleet-wide surges.',
   config: Config,
   init: () => ({
@@ -154,8 +175,7 @@ export const volume: Detector<Cfg, State> = {
     slots: zeros(SLOTS * M),
     slotHours: zeros(SLOTS),
     excess: zeros(RESIDUAL_BUCKETS),
-    recordsPerCall: zeros(SIZE_BUCKETS),
-    bytesPerCall: zeros(SIZE_BUCKETS),
+    sizes: {},
     calls: 0,
     firstTs: -1,
   }),
@@ -202,22 +222,23 @@ export const volume: Detector<Cfg, State> = {
       }
     }
 
-    // Per-call size against own call sizes, or the blueprint's for a new agent.
+    // Per-call size against the largest call of this tool: own, else the blueprint's.
     let sizeScore = 0
     let sizeEvidence: Record<string, unknown> = {}
-    const sizeBasis = own.calls >= cfg.minCallsForSizes ? own : peers && peerReady && peers.calls >= cfg.minCallsForSizes ? peers : undefined
+    const ownSizes = own.sizes[e.tool]
+    const peerSizes = peers && ctx.peerAgents >= cfg.minPeerAgents ? peers.sizes[e.tool] : undefined
+    const sizeBasis = ownSizes && ownSizes[0] >= cfg.minCallsForSizes ? ownSizes : peerSizes && peerSizes[0] >= cfg.minCallsForSizes ? peerSizes : undefined
     if (sizeBasis) {
-      for (const [metric, value, hist] of [
-        ['records', e.records, sizeBasis.recordsPerCall],
-        ['bytes', e.bytes, sizeBasis.bytesPerCall],
+      for (const [metric, value, largest] of [
+        ['records', e.records, sizeBasis[1]],
+        ['bytes', e.bytes, sizeBasis[2]],
       ] as const) {
-        if (value === undefined || histogramTotal(hist) < cfg.minCallsForSizes) continue
-        const p99 = logHistogramQuantile(hist, 0.99, STEP)
-        const over = log2p(value) - p99 - cfg.sizeMarginDoublings
+        if (value === undefined) continue
+        const over = log2p(value) - largest - cfg.sizeMarginDoublings
         const s = fromDoublings(over, cfg.halfScoreDoublings)
         if (s > sizeScore) {
           sizeScore = s
-          sizeEvidence = { metric: `${metric}PerCall`, thisCall: value, p99PerCall: round(Math.pow(2, p99) - 1, 0), baseline: sizeBasis === own ? 'own' : 'peers' }
+          sizeEvidence = { metric: `${metric}PerCall`, thisCall: value, largestBefore: round(Math.pow(2, largest) - 1, 0), callsOfTool: sizeBasis[0], baseline: sizeBasis === ownSizes ? 'own' : 'peers' }
         }
       }
     }
@@ -231,10 +252,12 @@ export const volume: Detector<Cfg, State> = {
     const perCall = sizeScore >= hourScore
     const ev = perCall ? sizeEvidence : hourEvidence
     const reason = perCall
-      ? `one call returned ${ev.thisCall} ${String(ev.metric).replace('PerCall', '')}, against a 99th percentile of ${ev.p99PerCall} per call (${ev.baseline} baseline)`
+      ? `one ${e.tool} call moved ${ev.thisCall} ${String(ev.metric).replace('PerCall', '')}; the largest of ${ev.callsOfTool} earlier calls moved ${ev.largestBefore} (${ev.baseline} baseline)`
       : `${ev.thisHour} ${ev.metric} this hour, against a usual ${ev.usualForThisHour} for this hour of the week (${ev.baseline} baseline)` +
         (Number(ev.fleetExcessDoublings) > 0 ? `; the peers are up ${round(Math.pow(2, Number(ev.fleetExcessDoublings)), 1)}x too` : '')
-    return { score, observation: 'surge', reason, evidence: { ...ev, tool: e.tool, sensitivity } }
+    // Hourly surges through one tool across several agents are a blueprint change (a rollout, a
+    // campaign); a single oversized call is judged on its own.
+    return { score, observation: 'surge', reason, evidence: { ...ev, tool: e.tool, sensitivity }, ...(perCall ? {} : { fleetKey: `surge:${e.tool}` }) }
   },
 
   learn(e, own, peers, cfg) {
@@ -246,8 +269,7 @@ export const volume: Detector<Cfg, State> = {
     if (own.firstTs < 0) own.firstTs = e.ts
     if (own.hour === hour) for (let m = 0; m < M; m++) own.win[m] += thisCall[m]
     own.calls += 1
-    if (e.records !== undefined) addToLogHistogram(own.recordsPerCall, e.records, STEP)
-    if (e.bytes !== undefined) addToLogHistogram(own.bytesPerCall, e.bytes, STEP)
+    noteSize(own.sizes, e.tool, e.records, e.bytes, cfg.sizeCapacity)
     if (!peers) return
     rollTo(peers, hour, cfg, true)
     if (peers.firstTs < 0) peers.firstTs = e.ts
@@ -267,7 +289,6 @@ export const volume: Detector<Cfg, State> = {
       if (e.agent.id in peers.excessNow || Object.keys(peers.excessNow).length < cfg.fleetCapacity) peers.excessNow[e.agent.id] = round(excess, 3)
     }
     peers.calls += 1
-    if (e.records !== undefined) addToLogHistogram(peers.recordsPerCall, e.records, STEP)
-    if (e.bytes !== undefined) addToLogHistogram(peers.bytesPerCall, e.bytes, STEP)
+    noteSize(peers.sizes, e.tool, e.records, e.bytes, cfg.peerSizeCapacity)
   },
 }

@@ -41,10 +41,34 @@ export const RiskConfig = z
     minFindingScore: z.number().min(0).max(1).default(0.1).describe('Findings scoring below this are ignored. 0-1.'),
     learnBelowLevel: z.enum(['low', 'medium', 'high']).default('medium').describe('An event whose own score reaches this level is not learned into any baseline.'),
     sweepMinutes: z.number().positive().default(5).describe('How often (event time) decayed risk is re-evaluated for agents without new events, so levels fall back. Minutes.'),
+    repeatSuppressHours: z
+      .number()
+      .min(0)
+      .default(24)
+      .describe('After findings raised an agent to medium or high, findings of the same detector and observation on that agent are held at low for this long, so one open case is one alert. 0 = off. Hours.'),
+    fleetChange: z
+      .object({
+        minAgents: z.number().int().min(2).default(3).describe('Distinct agents of one blueprint that must show the same novelty before it counts as a blueprint-wide change. Agents.'),
+        minFraction: z.number().min(0).max(1).default(0.1).describe('...or this fraction of the blueprint\'s agents, whichever is more. 0-1.'),
+        windowHours: z.number().positive().default(72).describe('Sightings older than this do not count towards a blueprint-wide change. Hours.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('A novelty several agents of one blueprint show together (a rollout, a new region) is a change to the blueprint, not an anomaly: its findings are dropped and the events learned.'),
   })
   .strict()
 
 const ActionList = z.array(ActionName.exclude(['none'])).default([])
+
+export const BaselinesConfig = z
+  .object({
+    peerEstablishedAfterHours: z
+      .number()
+      .min(0)
+      .default(24)
+      .describe('An agent counts as an established peer of its blueprint once its learned history spans this long; detectors judge new agents only against established peers, so a blueprint whose agents all started together is not judged against minutes of history. Hours.'),
+  })
+  .strict()
 
 export const PolicyConfig = z
   .object({
@@ -121,6 +145,7 @@ export const ConfigSchema = z
       .record(z.string(), z.object({ detectors: z.record(z.string(), z.record(z.string(), z.unknown())) }).strict())
       .default({})
       .describe('Per-blueprint detector settings, merged over `detectors` for agents of that blueprint.'),
+    baselines: BaselinesConfig.prefault({}),
     risk: RiskConfig.prefault({}),
     policy: PolicyConfig.prefault({}),
     api: ApiConfig.prefault({}),

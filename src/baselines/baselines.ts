@@ -61,11 +61,13 @@ export class Baselines {
 
   restoreAgent(p: AgentProfile): void {
     completeStates(p.states)
+    p.risk.families ??= {}
     this.agents.set(p.agentId, p)
   }
 
   restoreBlueprint(b: BlueprintProfile): void {
     completeStates(b.states)
+    b.sightings ??= {}
     this.blueprints.set(b.blueprintId, b)
   }
 

@@ -8,6 +8,12 @@ import { DETECTORS } from '../../detectors/index.ts'
 
 /** Accumulated risk of one agent, decayed on event time. */
 export interface RiskState {
+  /**
+   * Strongest recent finding per evidence family: family -> [score, event time ms]. Each decays on
+   * its own; the agent's risk is their noisy-OR, so repeating one kind of evidence does not
+   * compound while different kinds add up.
+   */
+  families: Record<string, [number, number]>
   /** Accumulated risk in [0, 1] as of `ts`. */
   score: number
   /** Event time of the last update, epoch ms. */
@@ -46,15 +52,32 @@ export interface AgentProfile {
   flagged: AgentEvent[]
   /** Confirmed compromised by an analyst: its events never enter any baseline. */
   compromised: boolean
+  /** Finding keys that raised this agent to medium or higher -> event time ms (bounded, newest kept). */
+  alerted?: Record<string, number>
+  /** Counted among its blueprint's established peers (history long enough to judge others by). */
+  established?: boolean
 }
 
 export interface BlueprintProfile {
   blueprintId: string
   /** Distinct agents that have contributed to this peer baseline. */
   agents: number
+  /** Of those, agents whose learned history is long enough to judge new agents by. */
+  established?: number
   learned: number
   states: Record<string, unknown>
+  /**
+   * Recent novelties seen across the blueprint, flagged or not: fleet key -> agent id -> event time
+   * (ms) of that agent's latest sighting. Several agents showing the same novelty at once is a
+   * blueprint-wide change, not an anomaly. Bounded: see FLEET_KEYS and FLEET_AGENTS_PER_KEY.
+   */
+  sightings: Record<string, Record<string, number>>
 }
+
+/** Fleet keys a blueprint remembers; the least recently seen go first. */
+export const FLEET_KEYS = 2048
+/** Agents remembered per fleet key: enough to reach any sensible quorum. */
+export const FLEET_AGENTS_PER_KEY = 64
 
 /** How many event ids an agent remembers for dedupe. */
 export const RECENT_IDS = 64
@@ -62,7 +85,7 @@ export const RECENT_IDS = 64
 export const FLAGGED_KEPT = 32
 
 export function emptyRisk(): RiskState {
-  return { score: 0, ts: 0, level: 'none', detections: [], eventIds: [] }
+  return { families: {}, score: 0, ts: 0, level: 'none', detections: [], eventIds: [] }
 }
 
 export function newAgentProfile(e: AgentEvent): AgentProfile {
@@ -89,7 +112,7 @@ export function newAgentProfile(e: AgentEvent): AgentProfile {
 export function newBlueprintProfile(blueprintId: string): BlueprintProfile {
   const states: Record<string, unknown> = {}
   for (const d of DETECTORS) states[d.name] = d.init()
-  return { blueprintId, agents: 0, learned: 0, states }
+  return { blueprintId, agents: 0, learned: 0, states, sightings: {} }
 }
 
 /**

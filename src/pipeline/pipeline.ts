@@ -11,7 +11,8 @@ import type { DetectorContext } from '../../detectors/index.ts'
 import { Baselines } from '../baselines/baselines.ts'
 import { FLAGGED_KEPT, RECENT_IDS, emptyRisk, type AgentProfile, type BlueprintProfile } from '../baselines/profiles.ts'
 import { DetectorSettingsResolver } from './detector-settings.ts'
-import { absorb, combine, decayed, levelOf, levelRank, nextLevel } from './risk.ts'
+import { absorb, combine, familyMaxima, levelOf, levelRank, nextLevel, scoreAt } from './risk.ts'
+import { quorum, recordSighting } from './fleet-change.ts'
 
 export interface ProcessMeta {
   /** Kafka topic, partition and offset of the message, for exact redelivery detection. */
@@ -28,13 +29,15 @@ export interface PipelineStats {
   learned: number
   flagged: number
   riskEvents: number
+  /** Findings dropped because several agents of the blueprint showed the same novelty together. */
+  fleetChanges: number
 }
 
 const ACTION_RANK: Record<ActionName, number> = { none: 0, notify_owner: 1, throttle: 2, quarantine: 3 }
 
 export class Pipeline {
   readonly baselines: Baselines
-  readonly stats: PipelineStats = { processed: 0, duplicates: 0, learned: 0, flagged: 0, riskEvents: 0 }
+  readonly stats: PipelineStats = { processed: 0, duplicates: 0, learned: 0, flagged: 0, riskEvents: 0, fleetChanges: 0 }
   private config!: Config
   private resolver!: DetectorSettingsResolver
   /** Agents whose level is above none: the only ones a sweep must look at. */
@@ -86,21 +89,50 @@ export class Pipeline {
 
     const active = this.resolver.forBlueprint(e.agent.blueprintId)
     const ctx = contextOf(agent, peers)
+    // Warm-up: an agent with neither an established history of its own nor established peers to be
+    // judged against is not scored: every detector would be guessing.
+    const judgeable = agent.established === true || ctx.peerAgents > 0
     const detections: Detection[] = []
-    for (const { detector, settings } of active) {
+    const scored: { family: string; score: number; key: string; repeat: boolean }[] = []
+    const repeatMs = this.config.risk.repeatSuppressHours * 3_600_000
+    const belowMedium = this.config.risk.thresholds.medium / 100 - 0.01
+    const fleet = this.config.risk.fleetChange
+    for (const { detector, settings } of judgeable ? active : []) {
       const finding = detector.score(e, agent.states[detector.name], peers?.states[detector.name], settings, ctx)
       if (!finding) continue
-      const score = clampScore(finding.score * settings.weight)
+      let score = clampScore(finding.score * settings.weight)
       if (score < this.config.risk.minFindingScore) continue
+      // One open case per kind of evidence: a repeat is the same detector and observation.
+      const key = `${detector.name}:${finding.observation}`
+      const alertedAt = agent.alerted?.[key]
+      const repeat = alertedAt !== undefined && e.ts - alertedAt < repeatMs
+      if (repeat) score = Math.min(score, belowMedium)
+      if (finding.fleetKey !== undefined && peers && !agent.compromised) {
+        const agents = recordSighting(peers, finding.fleetKey, agent.agentId, e.ts, fleet.windowHours * 3_600_000)
+        if (agents >= quorum(fleet, peers.agents)) {
+          this.stats.fleetChanges++
+          continue
+        }
+      }
       detections.push({ detector: detector.name, score: round3(score), observation: finding.observation, reason: finding.reason, evidence: finding.evidence })
+      scored.push({ family: detector.family, score, key, repeat })
     }
-    const eventScore = combine(detections.map((d) => d.score))
+    let families = familyMaxima(scored)
+    if (scored.length > 0 && scored.every((s) => s.repeat)) {
+      // Nothing new: the open case repeating itself shows at low, whatever its families add up to.
+      const [family, score] = [...families].sort((a, b) => b[1] - a[1])[0]
+      families = new Map([[family, Math.min(score, belowMedium)]])
+    }
+    const eventScore = combine([...families.values()])
     const flagged = levelRank(levelOf(eventScore, this.config.risk.thresholds)) >= levelRank(this.config.risk.learnBelowLevel)
 
     const before = agent.risk.level
-    absorb(agent.risk, e.ts, eventScore, detections, e.eventId, this.config.risk.halfLifeMinutes)
+    absorb(agent.risk, e.ts, families, detections, e.eventId, this.config.risk.halfLifeMinutes)
     agent.risk.level = nextLevel(before, agent.risk.score, this.config.risk.thresholds)
-    if (agent.risk.level !== before) out.push(this.riskEvent(agent, before, e.ts, `event:${e.eventId}`))
+    if (agent.risk.level !== before) {
+      out.push(this.riskEvent(agent, before, e.ts, `event:${e.eventId}`))
+      if (levelRank(agent.risk.level) >= levelRank('medium') && levelRank(agent.risk.level) > levelRank(before)) this.rememberAlert(agent, scored, e.ts)
+    }
     this.trackElevated(agent)
 
     if (flagged || agent.compromised) {
@@ -130,7 +162,7 @@ export class Pipeline {
         this.elevated.delete(id)
         continue
       }
-      const score = decayed(agent.risk.score, agent.risk.ts, at, this.config.risk.halfLifeMinutes)
+      const score = scoreAt(agent.risk, at, this.config.risk.halfLifeMinutes)
       const level = nextLevel(agent.risk.level, score, this.config.risk.thresholds)
       if (level === agent.risk.level) continue
       const before = agent.risk.level
@@ -191,6 +223,10 @@ export class Pipeline {
       agent.firstLearnedTs = e.ts
       if (peers) peers.agents += 1
     }
+    if (peers && !agent.established && e.ts - agent.firstLearnedTs >= this.config.baselines.peerEstablishedAfterHours * 3_600_000) {
+      agent.established = true
+      peers.established = (peers.established ?? 0) + 1
+    }
     agent.learned += 1
     if (peers) peers.learned += 1
     this.stats.learned++
@@ -216,6 +252,17 @@ export class Pipeline {
     if (e.ts < agent.firstTs) agent.firstTs = e.ts
     if (e.agent.ownerId) agent.ownerId = e.agent.ownerId
     if (e.agent.blueprintId && agent.blueprintId === undefined) agent.blueprintId = e.agent.blueprintId
+  }
+
+  /** Remember which findings raised the alert, so their repeats do not raise another. */
+  private rememberAlert(agent: AgentProfile, scored: { key: string }[], ts: number): void {
+    const alerted = (agent.alerted ??= {})
+    for (const { key } of scored) alerted[key] = ts
+    const keys = Object.keys(alerted)
+    if (keys.length > KEPT_ALERT_KEYS) {
+      keys.sort((a, b) => alerted[a] - alerted[b])
+      for (const k of keys.slice(0, keys.length - KEPT_ALERT_KEYS)) delete alerted[k]
+    }
   }
 
   private trackElevated(agent: AgentProfile): void {
@@ -266,7 +313,7 @@ function contextOf(agent: AgentProfile, peers: BlueprintProfile | undefined): De
   return {
     ownEvents: agent.learned,
     ownHistoryMs: agent.learned > 0 ? agent.lastTs - agent.firstLearnedTs : 0,
-    peerAgents: peers?.agents ?? 0,
+    peerAgents: peers?.established ?? 0,
     peerEvents: peers?.learned ?? 0,
   }
 }
@@ -275,6 +322,9 @@ function contextOf(agent: AgentProfile, peers: BlueprintProfile | undefined): De
 export function riskEventId(agentId: string, from: RiskLevel, to: RiskLevel, cause: string): string {
   return createHash('sha256').update(`${agentId}\u0000${from}\u0000${to}\u0000${cause}`).digest('hex').slice(0, 32)
 }
+
+/** Alert keys remembered per agent for repeat suppression. */
+const KEPT_ALERT_KEYS = 32
 
 const clampScore = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x)
 const round3 = (x: number) => Math.round(x * 1000) / 1000

@@ -52,12 +52,40 @@ export function nextLevel(current: RiskLevel, score01: number, t: Config['risk']
 export const KEPT_DETECTIONS = 10
 export const KEPT_EVENT_IDS = 20
 
-export function absorb(state: RiskState, ts: number, eventScore: number, detections: Detection[], eventId: string, halfLifeMinutes: number): void {
-  const base = decayed(state.score, state.ts, ts, halfLifeMinutes)
-  state.score = 1 - (1 - base) * (1 - eventScore)
+/** The agent's accumulated risk at event time `at`: noisy-OR of each family's decayed strongest finding. */
+export function scoreAt(state: RiskState, at: number, halfLifeMinutes: number): number {
+  let keep = 1
+  for (const [score, ts] of Object.values(state.families)) keep *= 1 - decayed(score, ts, at, halfLifeMinutes)
+  return 1 - keep
+}
+
+/**
+ * Fold one event's findings into the agent's risk: per family, the stronger of the decayed old
+ * finding and the new one. Explanations keep the strongest distinct findings.
+ */
+export function absorb(state: RiskState, ts: number, familyScores: ReadonlyMap<string, number>, detections: Detection[], eventId: string, halfLifeMinutes: number): void {
+  for (const [family, score] of familyScores) {
+    const old = state.families[family]
+    const current = old ? decayed(old[0], old[1], ts, halfLifeMinutes) : 0
+    if (score >= current) state.families[family] = [score, Math.max(ts, old?.[1] ?? 0)]
+  }
   state.ts = Math.max(state.ts, ts)
+  state.score = scoreAt(state, state.ts, halfLifeMinutes)
   if (detections.length > 0) {
-    state.detections = [...detections, ...state.detections].sort((a, b) => b.score - a.score).slice(0, KEPT_DETECTIONS)
+    const byReason = new Map<string, Detection>()
+    for (const d of [...detections, ...state.detections]) {
+      const key = `${d.detector}\u0000${d.reason}`
+      const kept = byReason.get(key)
+      if (!kept || d.score > kept.score) byReason.set(key, d)
+    }
+    state.detections = [...byReason.values()].sort((a, b) => b.score - a.score).slice(0, KEPT_DETECTIONS)
     state.eventIds = [...state.eventIds, eventId].slice(-KEPT_EVENT_IDS)
   }
+}
+
+/** One event's score: noisy-OR over families of the strongest finding in each. */
+export function familyMaxima(findings: readonly { family: string; score: number }[]): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const f of findings) if (f.score > (out.get(f.family) ?? 0)) out.set(f.family, f.score)
+  return out
 }

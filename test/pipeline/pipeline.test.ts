@@ -123,3 +123,58 @@ describe('pipeline', () => {
     expect(p.stats.learned).toBe(learned)
   })
 })
+
+describe('fleet change and repeats', () => {
+  /** Five support agents of one blueprint, two weeks of routine work. */
+  function fleet(p: Pipeline) {
+    const ids = ['s1', 's2', 's3', 's4', 's5']
+    const events = ids.flatMap((id) => routine(id)).sort((a, b) => a.ts - b.ts)
+    for (const e of events) p.process(e)
+    return ids
+  }
+
+  it('a novelty that several agents of a blueprint show together is a blueprint change: no alert, and it is learned', () => {
+    const p = new Pipeline(config, { now: () => 0 })
+    const ids = fleet(p)
+    const out: RiskEvent[] = []
+    const rollout = (id: string, i: number) => toolCall(T0 + 15 * DAY + 10 * HOUR + i * MINUTE, { agent: { id }, tool: 'copilot.summarize', resource: 'copilot://summaries', sensitivity: 'confidential', operation: 'execute' })
+    ids.forEach((id, i) => p.process(rollout(id, i), {}, out))
+    expect(p.stats.fleetChanges).toBeGreaterThan(0)
+    // From the quorum (3 agents) on, the agents learn the new tool.
+    for (const id of ids.slice(2)) expect(JSON.stringify(p.baselines.agents.get(id)!.states)).toContain('copilot://summaries')
+    expect(out.filter((r) => r.agentId === 's5')).toEqual([])
+  })
+
+  it('one agent alone doing something new is not a fleet change', () => {
+    const p = new Pipeline(config, { now: () => 0 })
+    fleet(p)
+    const out: RiskEvent[] = []
+    p.process(hrRead(T0 + 15 * DAY + 3 * HOUR, { agent: { id: 's1' } }), {}, out)
+    expect(p.stats.fleetChanges).toBe(0)
+    expect(out.map((r) => r.agentId)).toEqual(['s1'])
+  })
+
+  it('keeps only the strongest finding per family: correlated novelties do not compound', () => {
+    const p = new Pipeline(config, { now: () => 0 })
+    for (const e of routine()) p.process(e)
+    const out: RiskEvent[] = []
+    // A new internal tool on a new internal resource at a usual hour: novelty findings only.
+    p.process(toolCall(T0 + 15 * DAY + 10 * HOUR, { tool: 'wiki.read', resource: 'wiki://support/howto' }), {}, out)
+    const agent = p.baselines.agents.get('agent-fx')!
+    const novelty = agent.risk.detections.filter((d) => ['resource_novelty', 'tool_novelty', 'tool_sequence'].includes(d.detector))
+    expect(novelty.length).toBeGreaterThan(1)
+    expect(agent.risk.score).toBeCloseTo(Math.max(...novelty.map((d) => d.score)), 2)
+  })
+
+  it('holds a repeated finding at low within the repeat window, so one case is one alert', () => {
+    const p = new Pipeline(config, { now: () => 0 })
+    for (const e of routine()) p.process(e)
+    const out: RiskEvent[] = []
+    p.process(hrRead(T0 + 15 * DAY + 3 * HOUR), {}, out)
+    // Risk decays over the day; the same read the next morning does not raise a second alert.
+    p.process(toolCall(T0 + 15 * DAY + 14 * HOUR), {}, out)
+    p.process(hrRead(T0 + 16 * DAY + 2 * HOUR), {}, out)
+    const alerts = out.filter((r) => ['medium', 'high'].includes(r.riskLevel) && r.previousRiskLevel !== 'medium' && r.previousRiskLevel !== 'high')
+    expect(alerts).toHaveLength(1)
+  })
+})

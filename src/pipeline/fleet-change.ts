@@ -1,0 +1,45 @@
+/**
+ * Blueprint-wide change: when several agents of one blueprint show the same novelty within a short
+ * time (a tool rolled out to all of them, a new region, an incident night), it is a change made to
+ * the blueprint, not an anomaly of one agent. Sightings are recorded for every finding that names a
+ * fleet key, flagged or not, so a change is recognised even while each agent's own events are still
+ * kept out of its baseline.
+ */
+import type { Config } from '../../schemas/config.ts'
+import { FLEET_AGENTS_PER_KEY, FLEET_KEYS, type BlueprintProfile } from '../baselines/profiles.ts'
+
+/**
+ * Record that `agentId` showed `key` at `ts`; returns how many distinct agents of the blueprint
+ * (this one included) showed it within the window.
+ */
+export function recordSighting(bp: BlueprintProfile, key: string, agentId: string, ts: number, windowMs: number): number {
+  let seen = bp.sightings[key]
+  if (!seen) {
+    evictIfFull(bp)
+    seen = bp.sightings[key] = {}
+  }
+  if (!(agentId in seen) && Object.keys(seen).length >= FLEET_AGENTS_PER_KEY) {
+    // Drop the stalest agent; the quorum only needs the recent ones.
+    let stalest = ''
+    let oldest = Infinity
+    for (const [a, t] of Object.entries(seen)) if (t < oldest) (oldest = t), (stalest = a)
+    delete seen[stalest]
+  }
+  seen[agentId] = Math.max(seen[agentId] ?? 0, ts)
+  let n = 0
+  for (const t of Object.values(seen)) if (ts - t <= windowMs) n++
+  return n
+}
+
+/** Distinct agents needed for a blueprint-wide change, given the blueprint's size. */
+export function quorum(cfg: Config['risk']['fleetChange'], blueprintAgents: number): number {
+  return Math.max(cfg.minAgents, Math.ceil(cfg.minFraction * blueprintAgents))
+}
+
+function evictIfFull(bp: BlueprintProfile): void {
+  const keys = Object.keys(bp.sightings)
+  if (keys.length < FLEET_KEYS) return
+  // Evict the sixteenth of keys seen least recently, in one pass, so eviction stays rare.
+  const latest = keys.map((k) => [k, Math.max(...Object.values(bp.sightings[k]))] as const).sort((a, b) => a[1] - b[1])
+  for (const [k] of latest.slice(0, Math.max(1, keys.length >> 4))) delete bp.sightings[k]
+}
