@@ -220,8 +220,8 @@ export interface InstancesProcess {
   send(cmd: Record<string, unknown>): void
   /** Resolves with the first printed line (from the start) that `pred` accepts. */
   until(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number, what?: string): Promise<Record<string, unknown>>
-  /** Events whose batches were durable, as counted from the batch reports. */
-  durableCount(): number
+  /** Events whose batches were durable, as counted from the batch reports (of the first `upTo` lines). */
+  durableCount(upTo?: number): number
   /** Throws if the process has exited. */
   check(): void
   kill(): void
@@ -234,6 +234,7 @@ export interface InstancesConfig {
   inputTopics: string[]
   dataDir: string
   risk?: Record<string, unknown>
+  maxBytesPerPartition?: number
 }
 
 export function spawnInstances(script: string, cfg: InstancesConfig): InstancesProcess {
@@ -303,7 +304,7 @@ export function spawnInstances(script: string, cfg: InstancesConfig): InstancesP
         waiters.add(check)
         check()
       }),
-    durableCount: () => lines.reduce((n, l) => n + (l.batch ? (l.batch as { count: number }).count : 0), 0),
+    durableCount: (upTo = lines.length) => lines.slice(0, upTo).reduce((n, l) => n + (l.batch ? (l.batch as { count: number }).count : 0), 0),
     kill: () => child.kill('SIGKILL'),
   }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterEach, expect, it } from 'vitest'
 import { createTestTopics, createTopics, describeKafka, produceMany, readTopic, spawnInstances, uniqueName, waitFor, committedTotal, type InstancesProcess } from '../helpers/kafka.ts'
 import { tempDir } from '../helpers/store.ts'
-import { fleetFeed, messagesOf, reference, referenceConfig, riskById } from './fixtures/fleet.ts'
+import { fleetFeed, messagesOf, reference, referenceConfig, riskById, riskDiff } from './fixtures/fleet.ts'
 
 const CHILD = join(import.meta.dirname, 'fixtures/instances.ts')
 const children: InstancesProcess[] = []
