@@ -185,10 +185,9 @@ export function kafkaActionSink(client: KafkaProducerClient, topic: string): Act
  */
 export function kafkaDeadLetterSink(client: KafkaProducerClient, topic: string): DeadLetterSink {
   return new KafkaTopicSink<DeadLetter>('kafka-dead-letter', client, topic, (d) => {
-    const payload: unknown = d.payload
     return {
       key: d.key ?? null,
-      value: Buffer.isBuffer(payload) ? payload : Buffer.from(d.payload, 'utf8'),
+      value: Buffer.isBuffer(d.payload) ? d.payload : Buffer.from(d.payload, 'utf8'),
       headers: headers({
         // Header values are bytes; a reason is capped so one bad message cannot make a huge header.
         reason: d.reason.length > 4096 ? `${d.reason.slice(0, 4093)}...` : d.reason,

@@ -25,7 +25,8 @@ export interface DeadLetter {
   /** Wall clock, epoch ms. */
   receivedAt: number
   reason: string
-  payload: string
+  /** As received: a Buffer keeps bytes that are not valid UTF-8 exactly. */
+  payload: string | Buffer
 }
 export type DeadLetterSink = Sink<DeadLetter>
 

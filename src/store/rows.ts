@@ -83,15 +83,29 @@ export function riskRow(r: RiskEvent): Record<string, unknown> {
   }
 }
 
+/**
+ * The payload column is a string: bytes that are valid UTF-8 are stored as text, others as base64
+ * with a note in the reason (the Kafka dead-letter topic keeps the original bytes either way).
+ */
 export function deadLetterRow(d: DeadLetter): Record<string, unknown> {
+  let payload = typeof d.payload === 'string' ? d.payload : undefined
+  let reason = d.reason
+  if (Buffer.isBuffer(d.payload)) {
+    const text = d.payload.toString('utf8')
+    if (Buffer.from(text, 'utf8').equals(d.payload)) payload = text
+    else {
+      payload = d.payload.toString('base64')
+      reason = `${reason} (payload is not valid UTF-8; stored as base64)`
+    }
+  }
   return {
     received_at: chTime(d.receivedAt),
     origin: d.origin,
     partition: d.partition ?? null,
     offset: d.offset ?? null,
     key: d.key ?? null,
-    reason: d.reason,
-    payload: d.payload,
+    reason,
+    payload,
   }
 }
 

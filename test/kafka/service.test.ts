@@ -45,19 +45,31 @@ describeKafka('service with Kafka in and out', () => {
     })
 
     const bad = '{"eventId":"broken","kind":"signin"'
+    // Latin-1 bytes, not valid UTF-8: they must reach the dead-letter topic byte for byte.
+    const notUtf8 = Buffer.from([0x7b, 0x22, 0x65, 0x22, 0x3a, 0x22, 0xe9, 0xff, 0xfe, 0x22, 0x7d])
+    const invalid = JSON.stringify({ ...signin(99, 'agent-1'), outcome: 'maybe' })
     await produce(topics.signins, [
-      ...Array.from({ length: 6 }, (_, i) => ({ key: `agent-${i % 3}`, value: JSON.stringify(signin(i, `agent-${i % 3}`)) })),
+      ...Array.from({ length: 3 }, (_, i) => ({ key: `agent-${i % 3}`, value: JSON.stringify(signin(i, `agent-${i % 3}`)) })),
       { key: 'agent-0', value: bad },
+      { key: 'agent-2', value: notUtf8 },
+      { key: 'agent-1', value: invalid },
+      ...Array.from({ length: 3 }, (_, i) => ({ key: `agent-${i % 3}`, value: JSON.stringify(signin(i + 3, `agent-${i % 3}`)) })),
     ])
     await service.start()
 
-    const [dl] = await consumeN(topics.deadLetter, 1)
-    expect(dl!.value.toString('utf8')).toBe(bad)
-    expect(dl!.key).toBe('agent-0')
-    expect(dl!.headers.origin).toBe(topics.signins)
-    expect(dl!.headers.reason).toMatch(/JSON/)
-    expect(dl!.headers.offset).toMatch(/^\d+$/)
-    await waitFor(async () => (await committedTotal(kafka.groupId, topics.signins)) === 7, 20_000, 'all 7 committed')
+    const dls = await consumeN(topics.deadLetter, 3)
+    const byKey = new Map(dls.map((d) => [d.key, d]))
+    const dl = byKey.get('agent-0')!
+    expect(dl.value.toString('utf8')).toBe(bad)
+    expect(dl.headers.origin).toBe(topics.signins)
+    expect(dl.headers.reason).toMatch(/JSON/)
+    expect(dl.headers.offset).toMatch(/^\d+$/)
+    expect(byKey.get('agent-2')!.value.equals(notUtf8)).toBe(true)
+    expect(byKey.get('agent-1')!.value.toString('utf8')).toBe(invalid)
+    expect(byKey.get('agent-1')!.headers.reason).toMatch(/outcome/)
+    // The consumer kept going: the valid events after the bad ones were processed and committed.
+    await waitFor(async () => (await committedTotal(kafka.groupId, topics.signins)) === 9, 20_000, 'all 9 committed')
     expect(service.pipeline.baselines.agents.size).toBe(3)
+    expect(service.pipeline.stats.processed).toBe(6)
   })
 })
