@@ -25,6 +25,7 @@ const Config = z
     peerAdoptionQuiet: z.number().min(0).max(1).default(0.2).describe('Fraction of peer agents serving a user at which serving that user counts as normal for the blueprint. 0-1.'),
     newUserBase: z.number().min(0).max(1).default(0.1).describe('Score of a never-served user before sensitivity. 0-1.'),
     newUserSensitivity: z.number().min(0).max(1).default(0.55).describe('Added to a never-served user\'s score: x0.25 public .. x1 restricted. Score.'),
+    strangerBoost: z.number().min(0).max(2).default(1).describe('Extra weight for a user none of the blueprint\'s peers has served, scaled by how rarely the blueprint meets new users (1 = up to twice the score). Factor.'),
     windowMinutes: z.number().positive().default(10).describe('Window in which spawns and denied or admin operations are counted. Minutes.'),
     minSpawnBurst: z.number().int().min(2).default(5).describe('Least new sub-agents of one parent in one window that can be a burst. Agents.'),
     minProbes: z.number().int().min(2).default(4).describe('Least denied or admin operations in one window that can be probing. Events.'),
@@ -101,15 +102,19 @@ export const delegation: Detector<Cfg, State> = {
       const basis = ownReady ? own : peers!
       const newUserRate = basis.newUsers / (basis.attended + 1)
       const peerServing = peerReady ? countOf(peers.users, userId) : 0
-      const discount = peerServing > 0 ? Math.min(0.5, peerDiscount(Math.min(1, peerServing / ctx.peerAgents), cfg.peerAdoptionQuiet)) : 1
+      // A user no peer has served either, in a blueprint that rarely meets new users, is a stranger
+      // to the whole blueprint: up to twice as telling as a user new to this agent only.
+      const peerNewUserRate = peerReady ? peers.newUsers / (peers.attended + 1) : 1
+      const discount =
+        peerServing > 0 ? Math.min(0.5, peerDiscount(Math.min(1, peerServing / ctx.peerAgents), cfg.peerAdoptionQuiet)) : 1 + cfg.strangerBoost * (1 - Math.min(1, peerNewUserRate * 40))
       const score = clamp01(base * (1 - newUserRate) * discount)
       if (score > 0)
         findings.push({
           score,
           observation: 'first_seen',
           fleetKey: `user:${userId}`,
-          reason: `acting for user ${userId}, whom this agent has never served` + (peerReady ? ` and ${peerServing} of ${ctx.peerAgents} peers serve` : '') + ` (${sensitivity} data)`,
-          evidence: { userId, sensitivity, ownAttendedEvents: own.attended, ownDistinctUsers: Object.keys(own.users).length, newUserRate: round(newUserRate), baseline: ownReady ? 'own' : 'peers', ...(peerReady ? { peerAgentsServingUser: peerServing } : {}), ...peerEvidence },
+          reason: `acting for user ${userId}, whom this agent has never served` + (peerReady ? ` and ${peerServing === 0 ? 'none' : peerServing} of ${ctx.peerAgents} peers serve` : '') + ` (${sensitivity} data)`,
+          evidence: { userId, sensitivity, ownAttendedEvents: own.attended, ownDistinctUsers: Object.keys(own.users).length, newUserRate: round(newUserRate), baseline: ownReady ? 'own' : 'peers', ...(peerReady ? { peerAgentsServingUser: peerServing, blueprintNewUserRate: round(peerNewUserRate, 4) } : {}), ...peerEvidence },
         })
     }
 
@@ -125,6 +130,7 @@ export const delegation: Detector<Cfg, State> = {
         findings.push({
           score: s,
           observation: 'spawn_burst',
+          onParent: true,
           reason: `${parentId} started ${spawned} new sub-agents within ${cfg.windowMinutes} minutes; the blueprint's usual worst is ${round(peers.usualMaxSpawns, 1)}`,
           evidence: { parentId, newSubAgentsInWindow: spawned, windowMinutes: cfg.windowMinutes, burstThreshold: threshold, usualMaxSpawns: round(peers.usualMaxSpawns, 2), ...peerEvidence },
         })
@@ -134,6 +140,7 @@ export const delegation: Detector<Cfg, State> = {
         findings.push({
           score: clamp01(0.5 + 0.1 * (depth - limit - 1)),
           observation: 'delegation_depth',
+          onParent: true,
           reason: `sub-agent at depth ${depth} (spawned by ${parentId}); the limit is ${cfg.maxDepth} and the blueprint's deepest so far is ${peers.maxDepthSeen}`,
           evidence: { parentId, depth, configuredMaxDepth: cfg.maxDepth, blueprintMaxDepth: peers.maxDepthSeen },
         })

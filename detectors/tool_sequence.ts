@@ -18,7 +18,8 @@ const Config = z
     peerAdoptionQuiet: z.number().min(0).max(1).default(0.2).describe('Fraction of peer agents that have taken a transition at which it counts as normal for the blueprint. 0-1.'),
     maxGapMinutes: z.number().positive().default(30).describe('Without trace ids, two calls further apart than this are not a transition. Minutes.'),
     rareFraction: z.number().min(0).max(1).default(0.01).describe('A known transition is rare when it is less than this fraction of the steps out of its previous tool. 0-1.'),
-    baseScore: z.number().min(0).max(1).default(0.3).describe('Score of an unseen transition to a read of public data. 0-1.'),
+    baseScore: z.number().min(0).max(1).default(0.2).describe('Score of an unseen transition to a read of public data. 0-1.'),
+    outboundWeight: z.number().min(0).max(1).default(0.1).describe('Added when the new step sends data (write or execute) to an outside web address (http:// or https://): the shape of exfiltration. Score.'),
     operationWeight: z.number().min(0).max(1).default(0.35).describe('Added for the step\'s operation: x0 read, x0.3 write, x0.5 execute, x0.7 delete, x1 admin. Score.'),
     sensitivityWeight: z.number().min(0).max(1).default(0.15).describe('Added for the data touched: x0.25 public .. x1 restricted. Score.'),
     capacity: z.number().int().min(8).max(4096).default(256).describe('Distinct transitions remembered per agent; the rarest are evicted first. Entries.'),
@@ -78,7 +79,8 @@ export const toolSequence: Detector<Cfg, State> = {
     if (novelty === 0) return undefined
 
     const sensitivity = e.sensitivity ?? 'internal'
-    const base = cfg.baseScore + cfg.operationWeight * OPERATION_RISK[e.operation] + cfg.sensitivityWeight * SENSITIVITY_WEIGHT[sensitivity]
+    const outbound = (e.operation === 'write' || e.operation === 'execute') && /^https?:\/\//i.test(e.resource)
+    const base = cfg.baseScore + cfg.operationWeight * OPERATION_RISK[e.operation] + cfg.sensitivityWeight * SENSITIVITY_WEIGHT[sensitivity] + (outbound ? cfg.outboundWeight : 0)
     const peerUsers = peerReady ? countOf(peers.adopters, key) : 0
     const discount = peerReady ? peerDiscount(Math.min(1, peerUsers / ctx.peerAgents), cfg.peerAdoptionQuiet) : 1
     const score = round(clamp01(base * novelty * discount))
@@ -86,12 +88,14 @@ export const toolSequence: Detector<Cfg, State> = {
     return {
       score,
       observation,
-      fleetKey: `transition:${key}`,
+      // Keyed on the destination: a tool rolled out to a blueprint is reached from many different
+      // previous tools, one new step per agent, and is one change.
+      fleetKey: `transition-to:${e.tool}`,
       reason:
         (observation === 'rare'
           ? `rare step ${key} for this agent (${seen} of ${fromSeen} steps out of ${from})`
           : `${ownReady ? 'this agent has never' : 'new agent; its peers have never widely'} gone from ${from} to ${e.tool}`) +
-        ` (${e.operation} on ${sensitivity} data)` +
+        ` (${e.operation} on ${sensitivity} data${outbound ? `, sent to ${e.resource}` : ''})` +
         (peerReady ? `; ${peerUsers} of ${ctx.peerAgents} peers take this step` : ''),
       evidence: {
         from,
@@ -99,6 +103,8 @@ export const toolSequence: Detector<Cfg, State> = {
         operation: e.operation,
         sensitivity,
         traceId: e.traceId,
+        resource: e.resource,
+        outbound,
         timesTaken: seen,
         stepsOutOfPreviousTool: fromSeen,
         transitionsLearned: own.n,

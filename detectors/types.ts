@@ -42,6 +42,12 @@ export interface Finding {
    * detector itself accounts for fleet-wide change, or where a shared key makes no sense.
    */
   fleetKey?: string
+  /**
+   * The finding is about the agent's parent (the agent named by `agent.parentId`), not the agent
+   * itself: e.g. a burst of spawned sub-agents is the spawner's behaviour. The pipeline adds it to
+   * the parent's risk when this instance holds the parent, and otherwise to the child's.
+   */
+  onParent?: boolean
 }
 
 /**

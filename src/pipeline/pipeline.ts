@@ -94,6 +94,7 @@ export class Pipeline {
     const judgeable = agent.established === true || ctx.peerAgents > 0
     const detections: Detection[] = []
     const scored: { family: string; score: number; key: string; repeat: boolean }[] = []
+    const onParent: { detection: Detection; family: string; key: string }[] = []
     const repeatMs = this.config.risk.repeatSuppressHours * 3_600_000
     const belowMedium = this.config.risk.thresholds.medium / 100 - 0.01
     const fleet = this.config.risk.fleetChange
@@ -114,7 +115,13 @@ export class Pipeline {
           continue
         }
       }
-      detections.push({ detector: detector.name, score: round3(score), observation: finding.observation, reason: finding.reason, evidence: finding.evidence })
+      const detection = { detector: detector.name, score: round3(score), observation: finding.observation, reason: finding.reason, evidence: finding.evidence }
+      const parent = finding.onParent && e.agent.parentId ? this.baselines.agents.get(e.agent.parentId) : undefined
+      if (parent) {
+        onParent.push({ detection, family: detector.family, key })
+        continue
+      }
+      detections.push(detection)
       scored.push({ family: detector.family, score, key, repeat })
     }
     let families = familyMaxima(scored)
@@ -124,7 +131,10 @@ export class Pipeline {
       families = new Map([[family, Math.min(score, belowMedium)]])
     }
     const eventScore = combine([...families.values()])
-    const flagged = levelRank(levelOf(eventScore, this.config.risk.thresholds)) >= levelRank(this.config.risk.learnBelowLevel)
+    // An event that is part of its parent's anomaly (a sub-agent of a spawn burst) is flagged too:
+    // learning it would teach the blueprint that such bursts are usual.
+    const parentScore = combine([...familyMaxima(onParent.map((f) => ({ family: f.family, score: f.detection.score }))).values()])
+    const flagged = levelRank(levelOf(Math.max(eventScore, parentScore), this.config.risk.thresholds)) >= levelRank(this.config.risk.learnBelowLevel)
 
     const before = agent.risk.level
     absorb(agent.risk, e.ts, families, detections, e.eventId, this.config.risk.halfLifeMinutes)
@@ -143,6 +153,7 @@ export class Pipeline {
       this.learn(e, agent, peers, active, ctx)
     }
     this.baselines.markDirty(agent, peers)
+    if (onParent.length > 0) this.raiseParent(this.baselines.agents.get(e.agent.parentId!)!, onParent, e, out)
 
     if (e.ts > this.watermark) this.watermark = e.ts
     this.maybeSweep(out)
@@ -252,6 +263,20 @@ export class Pipeline {
     if (e.ts < agent.firstTs) agent.firstTs = e.ts
     if (e.agent.ownerId) agent.ownerId = e.agent.ownerId
     if (e.agent.blueprintId && agent.blueprintId === undefined) agent.blueprintId = e.agent.blueprintId
+  }
+
+  /** Findings about a spawner, seen in its sub-agent's event, go into the spawner's risk. */
+  private raiseParent(parent: AgentProfile, found: { detection: Detection; family: string; key: string }[], e: AgentEvent, out: RiskEvent[]): void {
+    const families = familyMaxima(found.map((f) => ({ family: f.family, score: f.detection.score })))
+    const before = parent.risk.level
+    absorb(parent.risk, e.ts, families, found.map((f) => f.detection), e.eventId, this.config.risk.halfLifeMinutes)
+    parent.risk.level = nextLevel(before, parent.risk.score, this.config.risk.thresholds)
+    if (parent.risk.level !== before) {
+      out.push(this.riskEvent(parent, before, e.ts, `child-event:${e.eventId}`))
+      if (levelRank(parent.risk.level) >= levelRank('medium') && levelRank(parent.risk.level) > levelRank(before)) this.rememberAlert(parent, found, e.ts)
+    }
+    this.trackElevated(parent)
+    this.baselines.markDirty(parent)
   }
 
   /** Remember which findings raised the alert, so their repeats do not raise another. */
