@@ -65,7 +65,7 @@ export const BaselinesConfig = z
     peerEstablishedAfterHours: z
       .number()
       .min(0)
-      .default(24)
+      .default(72)
       .describe('An agent counts as an established peer of its blueprint once its learned history spans this long; detectors judge new agents only against established peers, so a blueprint whose agents all started together is not judged against minutes of history. Hours.'),
   })
   .strict()

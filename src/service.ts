@@ -83,9 +83,13 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   config.onChange((next) => pipeline.setConfig(next))
 
   const commit = async (): Promise<void> => {
+    // Outputs first, baselines last: a checkpoint marks the batch's events as seen (dedupe), so by
+    // then their risk events and dead letters must already be out. A crash in between redelivers
+    // the batch, and the same risk events go out again with the same ids.
+    await Promise.all([store.flush(), riskSink.flush(), actionSink.flush(), deadLetterSink.flush()])
     const dirty = pipeline.baselines.takeDirty()
     store.checkpoint(dirty.agents, dirty.blueprints)
-    await Promise.all([store.flush(), riskSink.flush(), actionSink.flush(), deadLetterSink.flush()])
+    await store.flush()
   }
 
   const ingestor = new Ingestor({

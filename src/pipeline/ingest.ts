@@ -48,7 +48,8 @@ export class Ingestor {
           key: m.key,
           receivedAt: Date.now(),
           reason: decoded.reason,
-          payload: typeof m.value === 'string' ? m.value : m.value.toString('utf8'),
+          // Untouched: a payload that is not even UTF-8 reaches the dead-letter topic byte for byte.
+          payload: m.value,
         })
         continue
       }
