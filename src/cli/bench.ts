@@ -100,7 +100,7 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
       chunk: 5000,
       extrapolateReason: restoreSizes.includes(RESTORE_TARGET_AGENTS)
         ? undefined
-        : 'filling agent_baselines runs at ~1,000 rows/s through chDB (~20 min for 1M) and 1M restored profiles need ~33 GB of heap, more than this machine has; pass --restore-sizes to measure other sizes',
+        : 'filling agent_baselines runs at ~1,000 rows/s through chDB (~20 min for 1M) and 1M restored profiles need more heap than this machine has (see the memory figure); pass --restore-sizes to measure other sizes',
     },
   }
 }

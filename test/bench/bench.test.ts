@@ -1,0 +1,56 @@
+/**
+ * The bench's report shape on a tiny pipeline run. Speed is never asserted here: machines differ
+ * and are shared; the figures and their targets live in docs/benchmarks.md.
+ */
+import { describe, expect, it } from 'vitest'
+import { planFrom, runBench } from '../../src/cli/bench.ts'
+import { formatTable } from '../../src/bench/report.ts'
+import { median, percentile } from '../../src/bench/stats.ts'
+
+describe('bench', () => {
+  it('reports the pipeline figures with the machine and targets', async () => {
+    const plan = planFrom(['--quick', '--only', 'pipeline', '--runs', '1'])
+    plan.pipeline.fleet = { seed: 7, agents: 3, days: 1 }
+    const report = await runBench(plan)
+
+    expect(report.version).toBe(1)
+    expect(report.quick).toBe(true)
+    expect(report.machine.cores).toBeGreaterThan(0)
+    expect(report.machine.memoryBytes).toBeGreaterThan(0)
+    expect(report.machine.cpuModel).toEqual(expect.any(String))
+    expect(report.machine.node).toBe(process.version)
+    expect(Object.keys(report.benches)).toEqual(['pipeline'])
+
+    const section = report.benches.pipeline!
+    expect(section.error).toBeUndefined()
+    expect(section.figures.map((f) => f.name)).toEqual(['pipeline.decode_process_eps', 'pipeline.decode_eps', 'pipeline.process_eps'])
+    for (const f of section.figures) {
+      expect(f.runs).toHaveLength(1)
+      expect(f.value).toBeGreaterThan(0)
+      expect(f.unit).toBe('events/s')
+    }
+    const headline = section.figures[0]!
+    expect(headline.target).toEqual({ op: '>=', value: 150_000 })
+    expect(typeof headline.pass).toBe('boolean')
+    expect(section.details.events).toEqual(expect.any(Number))
+
+    const table = formatTable(report)
+    expect(table).toContain('decode+validate+process')
+    expect(table).toContain('>= 150,000')
+  }, 60_000)
+
+  it('rejects unknown benches and bad sizes', () => {
+    expect(() => planFrom(['--only', 'pipeline,nope'])).toThrow(/unknown bench "nope"/)
+    expect(() => planFrom(['--restore-sizes', '10,x'])).toThrow(/positive integers/)
+  })
+
+  it('takes medians and nearest-rank percentiles', () => {
+    expect(median([5, 1, 3])).toBe(3)
+    expect(median([4, 1, 3, 2])).toBe(2.5)
+    expect(Number.isNaN(median([]))).toBe(true)
+    const hundred = Array.from({ length: 100 }, (_, i) => i + 1)
+    expect(percentile(hundred, 50)).toBe(50)
+    expect(percentile(hundred, 99)).toBe(99)
+    expect(percentile([7], 99)).toBe(7)
+  })
+})
