@@ -103,10 +103,196 @@ export function describeIssues(error: z.ZodError): string {
 
 /** Validate one already-parsed JSON value. */
 export function decodeEvent(value: unknown): DecodeResult {
+  const event = fastDecode(value)
+  if (event !== undefined) return { ok: true, event }
   const parsed = AgentEventSchema.safeParse(value)
   if (!parsed.success) return { ok: false, reason: describeIssues(parsed.error) }
   const ts = Date.parse(parsed.data.time)
   return { ok: true, event: { ...parsed.data, ts } as AgentEvent }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fast path for the common case: a well-formed event. It checks exactly what the schemas above
+// check and builds the same value zod would (same keys, same order, unknown fields dropped), but
+// it never explains a rejection: anything it does not accept goes through zod, which gives the
+// precise reasons. It may reject more than zod (then zod decides), never accept more.
+// ---------------------------------------------------------------------------------------------
+
+// The very patterns the schemas use, so the two paths cannot drift apart.
+const TIME_PATTERN: RegExp = (common.time as unknown as { _zod: { def: { pattern: RegExp } } })._zod.def.pattern
+const IPV4_PATTERN: RegExp = (z.ipv4() as unknown as { _zod: { def: { pattern: RegExp } } })._zod.def.pattern
+const IpAddress = SigninEventSchema.shape.network.shape.ip
+
+const CREDENTIALS: ReadonlySet<unknown> = new Set(Credential.options)
+const OPERATIONS: ReadonlySet<unknown> = new Set(Operation.options)
+const SENSITIVITIES: ReadonlySet<unknown> = new Set(Sensitivity.options)
+
+type Obj = Record<string, unknown>
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
+/** nonEmpty(): a string of 1 to 512 UTF-16 units. */
+const isName = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= 512
+/** z.number().int().nonnegative() */
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+/** An optional key that is present but undefined: zod keeps it as such; leave that rare case to zod. */
+const undefinedKey = (o: Obj, k: string) => k in o
+
+/** Epoch ms of an RFC 3339 UTC time already matched by TIME_PATTERN; Date.parse unless it is the usual `YYYY-MM-DDTHH:MM:SS.mmmZ`. */
+function epochMs(time: string): number {
+  if (time.length !== 24) return Date.parse(time)
+  const d = (i: number) => time.charCodeAt(i) - 48
+  let y = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3)
+  const m = d(5) * 10 + d(6)
+  const day = d(8) * 10 + d(9)
+  // Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+  if (m <= 2) y -= 1
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + day - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  const days = era * 146097 + doe - 719468
+  const ms = ((d(11) * 10 + d(12)) * 60 + d(14) * 10 + d(15)) * 60_000 + (d(17) * 10 + d(18)) * 1000 + d(20) * 100 + d(21) * 10 + d(22)
+  return days * 86_400_000 + ms
+}
+
+function fastAgent(v: unknown): Obj | undefined {
+  if (!isObj(v)) return undefined
+  const id = v.id
+  if (!isName(id)) return undefined
+  const out: Obj = { id }
+  const blueprintId = v.blueprintId
+  if (blueprintId !== undefined) {
+    if (!isName(blueprintId)) return undefined
+    out.blueprintId = blueprintId
+  } else if (undefinedKey(v, 'blueprintId')) return undefined
+  const ownerId = v.ownerId
+  if (ownerId !== undefined) {
+    if (!isName(ownerId)) return undefined
+    out.ownerId = ownerId
+  } else if (undefinedKey(v, 'ownerId')) return undefined
+  const platform = v.platform
+  if (platform !== undefined) {
+    if (!isName(platform)) return undefined
+    out.platform = platform
+  } else if (undefinedKey(v, 'platform')) return undefined
+  const parentId = v.parentId
+  if (parentId !== undefined) {
+    if (!isName(parentId)) return undefined
+    out.parentId = parentId
+  } else if (undefinedKey(v, 'parentId')) return undefined
+  return out
+}
+
+function fastNetwork(v: unknown): Obj | undefined {
+  if (!isObj(v)) return undefined
+  const ip = v.ip
+  if (typeof ip !== 'string') return undefined
+  IPV4_PATTERN.lastIndex = 0
+  if (!IPV4_PATTERN.test(ip) && !IpAddress.safeParse(ip).success) return undefined
+  const out: Obj = { ip }
+  const asn = v.asn
+  if (asn !== undefined) {
+    if (!isCount(asn)) return undefined
+    out.asn = asn
+  } else if (undefinedKey(v, 'asn')) return undefined
+  const country = v.country
+  if (country !== undefined) {
+    if (typeof country !== 'string' || country.length !== 2) return undefined
+    out.country = country
+  } else if (undefinedKey(v, 'country')) return undefined
+  const location = v.location
+  if (location !== undefined) {
+    if (!isName(location)) return undefined
+    out.location = location
+  } else if (undefinedKey(v, 'location')) return undefined
+  return out
+}
+
+/**
+ * The event exactly as `decodeEvent` returns it through zod, when `value` is a valid event that
+ * needs no explaining; undefined otherwise (zod then decides and explains).
+ */
+export function fastDecode(value: unknown): AgentEvent | undefined {
+  if (!isObj(value)) return undefined
+  const v = value
+  const kind = v.kind
+  if (kind !== 'tool_call' && kind !== 'signin') return undefined
+  const eventId = v.eventId
+  const time = v.time
+  const tenantId = v.tenantId
+  if (!isName(eventId) || typeof time !== 'string' || !isName(tenantId)) return undefined
+  TIME_PATTERN.lastIndex = 0
+  if (!TIME_PATTERN.test(time)) return undefined
+  const agent = fastAgent(v.agent)
+  if (agent === undefined) return undefined
+  const out: Obj = { eventId, time, tenantId, agent }
+  const onBehalfOf = v.onBehalfOf
+  if (onBehalfOf !== undefined) {
+    if (!isObj(onBehalfOf) || !isName(onBehalfOf.userId)) return undefined
+    out.onBehalfOf = { userId: onBehalfOf.userId }
+  } else if (undefinedKey(v, 'onBehalfOf')) return undefined
+  const traceId = v.traceId
+  if (traceId !== undefined) {
+    if (!isName(traceId)) return undefined
+    out.traceId = traceId
+  } else if (undefinedKey(v, 'traceId')) return undefined
+  out.kind = kind
+
+  if (kind === 'tool_call') {
+    const tool = v.tool
+    const resource = v.resource
+    const operation = v.operation
+    if (!isName(tool) || !isName(resource) || !OPERATIONS.has(operation)) return undefined
+    out.tool = tool
+    out.resource = resource
+    out.operation = operation
+    const sensitivity = v.sensitivity
+    if (sensitivity !== undefined) {
+      if (!SENSITIVITIES.has(sensitivity)) return undefined
+      out.sensitivity = sensitivity
+    } else if (undefinedKey(v, 'sensitivity')) return undefined
+    const outcome = v.outcome
+    if (outcome !== 'success' && outcome !== 'denied' && outcome !== 'error') return undefined
+    out.outcome = outcome
+    const records = v.records
+    if (records !== undefined) {
+      if (!isCount(records)) return undefined
+      out.records = records
+    } else if (undefinedKey(v, 'records')) return undefined
+    const bytes = v.bytes
+    if (bytes !== undefined) {
+      if (!isCount(bytes)) return undefined
+      out.bytes = bytes
+    } else if (undefinedKey(v, 'bytes')) return undefined
+    const durationMs = v.durationMs
+    if (durationMs !== undefined) {
+      if (typeof durationMs !== 'number' || !Number.isFinite(durationMs) || !(durationMs >= 0)) return undefined
+      out.durationMs = durationMs
+    } else if (undefinedKey(v, 'durationMs')) return undefined
+  } else {
+    const credential = v.credential
+    if (!CREDENTIALS.has(credential)) return undefined
+    out.credential = credential
+    const network = fastNetwork(v.network)
+    if (network === undefined) return undefined
+    out.network = network
+    const resource = v.resource
+    if (!isName(resource)) return undefined
+    out.resource = resource
+    const scopes = v.scopes
+    if (!Array.isArray(scopes) || scopes.length > 256) return undefined
+    for (let i = 0; i < scopes.length; i++) if (!isName(scopes[i])) return undefined
+    out.scopes = scopes.slice()
+    const outcome = v.outcome
+    if (outcome !== 'success' && outcome !== 'failure') return undefined
+    out.outcome = outcome
+    const failureReason = v.failureReason
+    if (failureReason !== undefined) {
+      if (typeof failureReason !== 'string' || failureReason.length > 1024) return undefined
+      out.failureReason = failureReason
+    } else if (undefinedKey(v, 'failureReason')) return undefined
+  }
+  out.ts = epochMs(time)
+  return out as unknown as AgentEvent
 }
 
 /** Parse and validate one raw message (a Kafka value or an NDJSON line). */
