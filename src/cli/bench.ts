@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { UsageError, intListOption } from './args.ts'
 import { clickhouseSection, runE2eBench, type E2eBenchOptions, type E2eRuns } from '../bench/e2e-bench.ts'
 import type { FleetSize } from '../bench/data.ts'
 import { describeMachine, GiB } from '../bench/machine.ts'
@@ -29,7 +30,6 @@ const USAGE = `usage: agentwatch bench [options]
 The e2e bench starts a Kafka broker with scripts/kafka.sh (java 17) unless KAFKA_BROKERS is set.
 `
 
-class UsageError extends Error {}
 
 export interface BenchPlan {
   quick: boolean
@@ -40,12 +40,6 @@ export interface BenchPlan {
   restore: RestoreBenchOptions
 }
 
-function intList(name: string, raw: string | undefined, fallback: number[]): number[] {
-  if (raw === undefined) return fallback
-  const list = raw.split(',').map((s) => s.trim()).filter(Boolean).map(Number)
-  if (!list.length || list.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`--${name} must be a comma-separated list of positive integers, got "${raw}"`)
-  return list
-}
 
 export function planFrom(args: string[]): BenchPlan & { json: string; help: boolean } {
   let values
@@ -69,13 +63,13 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
   const quick = values.quick ?? false
   const only = (values.only ?? BENCH_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean)
   for (const name of only) if (!(BENCH_NAMES as readonly string[]).includes(name)) throw new UsageError(`--only: unknown bench "${name}" (known: ${BENCH_NAMES.join(', ')})`)
-  const runsOverride = values.runs === undefined ? undefined : intList('runs', values.runs, [])[0]
+  const runsOverride = values.runs === undefined ? undefined : intListOption('runs', values.runs, [])[0]
   const cheapRuns = runsOverride ?? (quick ? 3 : 5)
   const expensiveRuns = runsOverride ?? (quick ? 1 : 3)
   // Fleets: 100 agents (plus the sub-agents and new agents the simulator adds, ~170 in all) over a
   // week is ~40,000 events; the quick fleet is a few thousand.
   const fleet = (seed: number, agents: number, days: number): FleetSize => ({ seed, agents, days })
-  const restoreSizes = intList('restore-sizes', values['restore-sizes'], quick ? [2_000, 5_000] : [20_000, 50_000])
+  const restoreSizes = intListOption('restore-sizes', values['restore-sizes'], quick ? [2_000, 5_000] : [20_000, 50_000])
   return {
     quick,
     only: only as BenchName[],
@@ -89,7 +83,7 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
       probesPerSecond: quick ? 4 : 5,
     },
     memory: {
-      sizes: intList('memory-sizes', values['memory-sizes'], quick ? [10_000] : [100_000, 1_000_000]),
+      sizes: intListOption('memory-sizes', values['memory-sizes'], quick ? [10_000] : [100_000, 1_000_000]),
       fleet: quick ? fleet(3, 30, 7) : fleet(3, 100, 14),
       runs: expensiveRuns,
     },

@@ -9,6 +9,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
+import { UsageError, intOption } from './args.ts'
 import { decodeEvent, type AgentEvent } from '../../schemas/events.ts'
 import type { Config } from '../../schemas/config.ts'
 import type { RiskEvent } from '../../schemas/risk.ts'
@@ -29,14 +30,6 @@ const USAGE = `usage: agentwatch eval [options]
   -h, --help            this help
 `
 
-class UsageError extends Error {}
-
-function intOption(name: string, raw: string | undefined, fallback: number, min: number): number {
-  if (raw === undefined) return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${raw}"`)
-  return n
-}
 
 export interface SeedResult {
   seed: number

@@ -4,6 +4,7 @@
  *   agentwatch simulate --seed 1 --agents 300 --days 14 --out fleet.ndjson --labels labels.json
  */
 import { parseArgs } from 'node:util'
+import { UsageError, intOption } from './args.ts'
 import { generateFleet, writeLabelsFile, writeNdjsonFile, writeNdjsonTo } from '../sim/index.ts'
 
 export { liveFleet, type LiveFleetOptions } from '../sim/live.ts'
@@ -22,14 +23,6 @@ const USAGE = `usage: agentwatch simulate [options]
   -h, --help            this help
 `
 
-function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1): number {
-  if (raw === undefined) return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${raw}"`)
-  return n
-}
-
-class UsageError extends Error {}
 
 export async function main(args: string[]): Promise<number> {
   let values
@@ -59,10 +52,10 @@ export async function main(args: string[]): Promise<number> {
   }
   let opts
   try {
-    const seed = positiveInt('seed', values.seed, 1, 0)
-    const agents = positiveInt('agents', values.agents, 300)
-    const days = positiveInt('days', values.days, 14)
-    const attacksPerScenario = values['attacks-per-scenario'] === undefined ? undefined : positiveInt('attacks-per-scenario', values['attacks-per-scenario'], 1, 0)
+    const seed = intOption('seed', values.seed, 1, 0)
+    const agents = intOption('agents', values.agents, 300)
+    const days = intOption('days', values.days, 14)
+    const attacksPerScenario = values['attacks-per-scenario'] === undefined ? undefined : intOption('attacks-per-scenario', values['attacks-per-scenario'], 1, 0)
     if (values.start !== undefined && !Number.isFinite(Date.parse(values.start))) throw new UsageError(`--start must be an RFC 3339 time, got "${values.start}"`)
     opts = { seed, agents, days, start: values.start, attacks: !values['no-attacks'], attacksPerScenario }
   } catch (err) {
