@@ -12,13 +12,11 @@
  * AGENTWATCH_SKIP_KAFKA=0 was set explicitly, which makes it an error.
  * Test files read the brokers with `inject('kafkaBrokers')` (empty string = no broker).
  */
-import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { TestProject } from 'vitest/node'
+import { startLocalBroker, type LocalBroker } from '../../src/util/local-broker.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,28 +26,6 @@ declare module 'vitest' {
 }
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-const SCRIPT = join(ROOT, 'scripts/kafka.sh')
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.unref()
-    srv.on('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      srv.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no port'))))
-    })
-  })
-}
-
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((res, rej) => {
-    // stdout/stderr are inherited so a first-time Maven fetch or a start failure is visible.
-    const child = spawn('bash', [SCRIPT, ...args], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] })
-    child.on('error', rej)
-    child.on('exit', (code) => (code === 0 ? res() : rej(new Error(`scripts/kafka.sh ${args.join(' ')} exited with ${code}`))))
-  })
-}
 
 function testFiles(dir: string): string[] {
   if (!existsSync(dir)) return []
@@ -103,51 +79,27 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     return undefined
   }
 
-  const dataDir = mkdtempSync(join(tmpdir(), 'agentwatch-kafka-'))
-  const port = await freePort()
-  let controllerPort = await freePort()
-  while (controllerPort === port) controllerPort = await freePort()
-  const env = {
-    ...process.env,
-    KAFKA_PORT: String(port),
-    KAFKA_CONTROLLER_PORT: String(controllerPort),
-    KAFKA_DATA_DIR: dataDir,
-  }
-
-  // If the run is killed before teardown, do not leave a broker behind.
-  const killOnExit = () => {
-    try {
-      const pid = Number(readFileSync(join(dataDir, 'kafka.pid'), 'utf8'))
-      if (pid > 0) process.kill(pid, 'SIGKILL')
-    } catch {
-      // no broker running
-    }
-  }
-
   const began = Date.now()
+  let broker: LocalBroker
   try {
-    await run(['start'], env)
+    broker = await startLocalBroker()
   } catch (err) {
-    killOnExit()
-    if (skip === '0') throw new Error(`Kafka test broker did not start; logs in ${dataDir}/logs`, { cause: err })
-    console.warn(`[kafka] test broker did not start (${(err as Error).message}); Kafka tests will be skipped. Logs in ${dataDir}/logs`)
+    if (skip === '0') throw err
+    console.warn(`[kafka] test broker did not start (${(err as Error).message}); Kafka tests will be skipped`)
     project.provide('kafkaBrokers', '')
     return undefined
   }
-  process.once('exit', killOnExit)
-  const brokers = `127.0.0.1:${port}`
-  console.log(`[kafka] test broker on ${brokers} ready in ${((Date.now() - began) / 1000).toFixed(1)} s (data ${dataDir})`)
+  const brokers = broker.brokers.join(',')
+  console.log(`[kafka] test broker on ${brokers} ready in ${((Date.now() - began) / 1000).toFixed(1)} s (data ${broker.dataDir})`)
   process.env.KAFKA_BROKERS = brokers
   project.provide('kafkaBrokers', brokers)
 
   return async () => {
     try {
-      await run(['stop'], env)
-    } finally {
-      process.removeListener('exit', killOnExit)
-      delete process.env.KAFKA_BROKERS
       // Keep the folder (and its logs) when asked to, for a failure that needs a look.
-      if (process.env.AGENTWATCH_KEEP_KAFKA_DATA !== '1') rmSync(dataDir, { recursive: true, force: true })
+      await broker.stop({ keepData: process.env.AGENTWATCH_KEEP_KAFKA_DATA === '1' })
+    } finally {
+      delete process.env.KAFKA_BROKERS
     }
   }
 }
