@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createService, type Service } from '../../src/service.ts'
 import { testConfig } from '../helpers/store.ts'
+import { MIGRATIONS, migrate } from '../../src/store/migrations.ts'
 import { DAY, HOUR, MINUTE, T0, toolCall } from '../../detectors/fixtures/kit.ts'
 import type { AgentEvent } from '../../schemas/events.ts'
 
@@ -97,5 +98,13 @@ describe('service on embedded ClickHouse', () => {
     expect(state).toMatchObject({ mode: 'quarantined', by: 'responder-1' })
     const rows = await service.store.select<{ to_mode: string; by: string }>(`SELECT to_mode, by FROM agentwatch.enforcement_actions WHERE agent_id = 'bad-agent'`)
     expect(rows).toEqual([{ to_mode: 'quarantined', by: 'responder-1' }])
+  })
+
+  it('runs its migrations again at start without touching data', async () => {
+    const count = async () => Number((await service.store.select<{ n: string }>('SELECT count() AS n FROM agentwatch.events'))[0].n)
+    const before = await count()
+    expect(before).toBeGreaterThan(0)
+    expect(await migrate(service.store.ch, { ttlDays: 30 })).toEqual(MIGRATIONS.map((m) => m.id))
+    expect(await count()).toBe(before)
   })
 })
