@@ -116,6 +116,24 @@ export const StoreConfig = z
     eventsTtlDays: z.number().int().positive().default(30).describe('Raw events are kept this long. Days.'),
     flushRows: z.number().int().positive().default(5000).describe('A batched insert is sent when this many rows wait. Rows.'),
     flushMs: z.number().int().positive().default(1000).describe('A batched insert is sent at least this often. Milliseconds.'),
+    checkpointMs: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe('Changed baselines are checkpointed, and Kafka offsets committed up to what the checkpoint covers, at least this often while events flow. Milliseconds.'),
+    checkpointEvents: z
+      .number()
+      .int()
+      .positive()
+      .default(20_000)
+      .describe('A checkpoint also starts as soon as this many events were processed since the last one. Events.'),
+    maxPendingEvents: z
+      .number()
+      .int()
+      .positive()
+      .default(100_000)
+      .describe('Backpressure: when this many processed events are not yet covered by a completed checkpoint (ClickHouse or the Kafka producer lagging), sources stop consuming until a checkpoint completes. Events.'),
   })
   .strict()
 

@@ -2,6 +2,16 @@
  * The service assembled: store, baselines, pipeline, enforcement, sinks and the ports the control
  * API uses. `createService` opens and restores; `start` begins consuming (Kafka when configured;
  * HTTP ingest always); `stop` drains and checkpoints.
+ *
+ * Durability. Batches are processed as they come; risk events, actions and dead letters are
+ * written to their sinks at once (the Kafka sinks send them on without waiting; subscribers dedupe
+ * by id). A checkpoint runs on a cadence (`store.checkpointMs`, `store.checkpointEvents`) and on
+ * request; it (1) snapshots, synchronously, the changed baselines (serialised) and the last offset
+ * processed per partition, (2) flushes every output (ClickHouse tables but the baselines, Kafka
+ * topics), (3) writes the snapshot's baselines, (4) lets the sources commit the snapshot's offsets.
+ * A crash anywhere before (4) redelivers from the previous commit onto the previous baselines, so
+ * the same risk events come out again with the same ids; nothing is lost. HTTP ingest, feedback
+ * and manual actions answer after a checkpoint that covers them.
  */
 import type { Config } from '../schemas/config.ts'
 import type { RiskEvent, RiskLevel } from '../schemas/risk.ts'
@@ -16,7 +26,8 @@ import { levelRank } from './pipeline/risk.ts'
 import { RiskHub } from './sinks/risk-hub.ts'
 import { fanOut, type ActionSink, type DeadLetterSink, type RiskSink, type Sink } from './sinks/types.ts'
 import type { Source } from './sources/types.ts'
-import { Store } from './store/store.ts'
+import { Checkpointer } from './store/checkpointer.ts'
+import { Store, type BaselineRows } from './store/store.ts'
 import { renderMetrics } from './metrics.ts'
 import { log } from './util/log.ts'
 
@@ -44,8 +55,9 @@ export interface Service {
   readonly deps: AppDeps
   start(): Promise<void>
   stop(): Promise<void>
-  /** Checkpoint changed baselines and flush every sink: after this, a restart loses nothing. */
+  /** Checkpoint: flush every output, then changed baselines, then commit source offsets. After this, a restart loses nothing processed before the call. */
   commit(): Promise<void>
+  readonly checkpointer: Checkpointer
   /** Restore the agents of these Kafka partitions (on assignment). */
   restorePartitions(partitions: number[]): Promise<number>
   /** Checkpoint and drop the agents of these Kafka partitions (on revocation). */
@@ -82,16 +94,6 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   pipeline.restoreElevated()
   config.onChange((next) => pipeline.setConfig(next))
 
-  const commit = async (): Promise<void> => {
-    // Outputs first, baselines last: a checkpoint marks the batch's events as seen (dedupe), so by
-    // then their risk events and dead letters must already be out. A crash in between redelivers
-    // the batch, and the same risk events go out again with the same ids.
-    await Promise.all([store.flush(), riskSink.flush(), actionSink.flush(), deadLetterSink.flush()])
-    const dirty = pipeline.baselines.takeDirty()
-    store.checkpoint(dirty.agents, dirty.blueprints)
-    await store.flush()
-  }
-
   const ingestor = new Ingestor({
     pipeline,
     deadLetters: deadLetterSink,
@@ -100,11 +102,40 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
       enforcement.applyRisk(e, config.current().policy)
     },
     recordEvent: (e, riskScore, learned) => store.writeEvent(e, riskScore, learned),
-    commit,
   })
 
-  // Ingest is serialised: batches from HTTP and Kafka never interleave, so a batch's commit covers
-  // exactly the effects of the events before it.
+  const sources = opts.sources ?? []
+  // Baseline rows of checkpoints that failed before writing them: written with the next one.
+  let unwritten: BaselineRows[] = []
+  // Test hook: hold each checkpoint between its outputs and its baselines, so a test can kill the
+  // process there.
+  const holdMs = Number(process.env.AGENTWATCH_TEST_CHECKPOINT_HOLD_MS ?? 0)
+  const checkpoint = (): Promise<void> => {
+    // (1) The snapshot, synchronously: no event is processed between these three lines, so the
+    // baselines cover exactly the positions.
+    const dirty = pipeline.baselines.takeDirty()
+    const rows = store.baselineRows(dirty.agents, dirty.blueprints)
+    const positions = ingestor.processedPositions()
+    unwritten.push(rows)
+    return (async () => {
+      // (2) Outputs first: the baselines mark these events as applied (dedupe on redelivery), so
+      // their risk events, actions, dead letters and event rows must be out before.
+      await Promise.all([store.flushOutputs(), riskSink.flush(), actionSink.flush(), deadLetterSink.flush()])
+      if (holdMs > 0) await new Promise((r) => setTimeout(r, holdMs))
+      // (3) Baselines. Once queued, the writer keeps them until inserted (it retries).
+      for (const r of unwritten) store.writeBaselines(r)
+      unwritten = []
+      await store.flushBaselines()
+      // (4) Offsets, only up to what this snapshot covers.
+      await Promise.all(sources.map((s) => s.acknowledge?.(positions)))
+    })()
+  }
+  const cfg = initial.store
+  const checkpointer = new Checkpointer({ intervalMs: cfg.checkpointMs, events: cfg.checkpointEvents, maxPendingEvents: cfg.maxPendingEvents, run: checkpoint })
+  const commit = () => checkpointer.request()
+
+  // Processing is serialised with restores, releases, feedback and manual actions (they are async),
+  // so a checkpoint's snapshot always sees whole batches.
   let chain: Promise<unknown> = Promise.resolve()
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = chain.then(fn, fn)
@@ -113,9 +144,14 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   }
 
   const publishAll = (events: RiskEvent[]) => events.forEach((e) => ingestor.publish(e))
+  const processBatch = (messages: Parameters<Ingestor['process']>[0]) => {
+    const result = ingestor.process(messages)
+    checkpointer.noteProcessed(messages.length)
+    return result
+  }
 
-  const feedback = (input: FeedbackInput, by: string) =>
-    serial(async () => {
+  const feedback = async (input: FeedbackInput, by: string) => {
+    const result = await serial(async () => {
       if (!pipeline.baselines.agents.has(input.agentId)) throw new NotFoundError(`agent ${input.agentId} is not known`)
       const out: RiskEvent[] = []
       let applied: string
@@ -131,13 +167,23 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
         applied = 'agent quarantined; its events no longer enter any baseline'
       }
       publishAll(out)
-      await commit()
       return { applied }
     })
+    await commit()
+    return result
+  }
+
+  /** Run a change in order with ingest, answer once a checkpoint covers it. */
+  const durably = async <T>(fn: () => T): Promise<T> => {
+    const result = await serial(async () => fn())
+    await commit()
+    return result
+  }
 
   const deps: AppDeps = {
     config,
-    ingest: (messages) => serial(() => ingestor.ingest(messages)),
+    // HTTP ingest answers once its events are durable.
+    ingest: (messages) => durably(() => processBatch(messages)),
     agents: {
       list: ({ limit, offset, level, blueprintId }) => {
         const all = [...pipeline.baselines.agents.values()]
@@ -171,24 +217,9 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     enforcement: {
       ...enforcementPort(enforcement),
       // Manual actions are durable before the API answers.
-      quarantine: (...a) =>
-        serial(async () => {
-          const change = enforcement.quarantine(...a)
-          await commit()
-          return change
-        }),
-      throttle: (...a) =>
-        serial(async () => {
-          const change = enforcement.throttle(...a)
-          await commit()
-          return change
-        }),
-      release: (...a) =>
-        serial(async () => {
-          const change = enforcement.release(...a)
-          await commit()
-          return change
-        }),
+      quarantine: (...a) => durably(() => enforcement.quarantine(...a)),
+      throttle: (...a) => durably(() => enforcement.throttle(...a)),
+      release: (...a) => durably(() => enforcement.release(...a)),
     },
     feedback,
     audit,
@@ -197,7 +228,6 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   }
 
   let ready = !initial.kafka.enabled
-  const sources = opts.sources ?? []
 
   const service: Service = {
     config,
@@ -207,12 +237,16 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     enforcement,
     hub,
     deps,
-    commit: () => serial(commit),
+    checkpointer,
+    commit,
     async start() {
       for (const s of sources) {
         await s.start({
+          // Processed, not yet durable: the checkpoint acknowledges it later. Waits (holding the
+          // partition) while too much processed work is not durable.
           onBatch: async (messages) => {
-            await deps.ingest(messages)
+            await serial(async () => void processBatch(messages))
+            await checkpointer.admit()
           },
           onAssigned: async (partitions) => {
             await service.restorePartitions(partitions)
@@ -227,8 +261,9 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     },
     async stop() {
       ready = false
+      // Each source revokes what it holds: a checkpoint, whose offsets it commits before leaving.
       for (const s of sources) await s.stop()
-      await serial(commit)
+      await serial(() => checkpointer.stop())
       await Promise.all([riskSink.close(), actionSink.close(), deadLetterSink.close()])
       if (shared) await store.flush()
       else await store.close()
@@ -250,6 +285,7 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
         const owned = new Set(partitions)
         const gone = [...pipeline.baselines.agents.values()].filter((p) => p.partition !== undefined && owned.has(p.partition)).map((p) => p.agentId)
         pipeline.baselines.evict(gone)
+        ingestor.forgetPartitions(partitions)
         log.info({ partitions, agents: gone.length }, 'baselines checkpointed and released for revoked partitions')
         return gone.length
       }),

@@ -1,13 +1,15 @@
 /**
  * The edge: raw messages from any source are decoded and validated once; invalid ones become dead
- * letters with their reason and untouched payload; valid ones go through the pipeline. A batch is
- * acknowledged (the returned promise resolves) only once its effects are durable: events, dead
- * letters, risk events and baseline checkpoints flushed to every sink.
+ * letters with their reason and untouched payload; valid ones go through the pipeline. `process`
+ * is synchronous: when it returns, the batch's risk events, actions and dead letters are written to
+ * their sinks (which send them on) and the pipeline's state includes the batch. It also records
+ * the last offset processed per topic-partition, which a checkpoint snapshots together with the
+ * baselines: the positions it may let sources commit once it is durable (see src/service.ts).
  */
 import { decodeRaw } from '../../schemas/events.ts'
 import type { RiskEvent } from '../../schemas/risk.ts'
 import type { IngestOutcome, IngestResult } from '../api/deps.ts'
-import type { RawMessage } from '../sources/types.ts'
+import type { RawMessage, SourcePosition } from '../sources/types.ts'
 import type { DeadLetterSink, RiskSink } from '../sinks/types.ts'
 import type { Pipeline } from './pipeline.ts'
 
@@ -19,16 +21,37 @@ export interface IngestDeps {
   onRisk?: (e: RiskEvent) => void
   /** Record a processed event (raw event table); `learned` says whether it entered the baseline. */
   recordEvent?: (e: import('../../schemas/events.ts').AgentEvent, riskScore: number, learned: boolean) => void
-  /** Make every queued effect durable (checkpoint baselines, flush tables and topics). */
-  commit(): Promise<void>
 }
 
 export class Ingestor {
   readonly counters = { accepted: 0, duplicates: 0, rejected: 0 }
 
+  /** Last offset processed per `origin/partition`. */
+  private readonly positions = new Map<string, SourcePosition>()
+
   constructor(private readonly deps: IngestDeps) {}
 
-  async ingest(messages: RawMessage[]): Promise<IngestResult> {
+  /** The last offset processed on every topic-partition seen, as of now (a copy). */
+  processedPositions(): SourcePosition[] {
+    return [...this.positions.values()].map((p) => ({ ...p }))
+  }
+
+  /** Forget the positions of these partition numbers (revoked: another instance owns them now). */
+  forgetPartitions(partitions: readonly number[]): void {
+    const gone = new Set(partitions)
+    for (const [key, p] of this.positions) if (gone.has(p.partition)) this.positions.delete(key)
+  }
+
+  private notePosition(m: RawMessage): void {
+    if (m.partition === undefined || m.offset === undefined) return
+    const key = `${m.origin}/${m.partition}`
+    const offset = BigInt(m.offset)
+    const p = this.positions.get(key)
+    if (!p) this.positions.set(key, { origin: m.origin, partition: m.partition, offset })
+    else if (offset > p.offset) p.offset = offset
+  }
+
+  process(messages: RawMessage[]): IngestResult {
     const { pipeline, deadLetters } = this.deps
     const results: IngestOutcome[] = []
     const riskEvents: RiskEvent[] = []
@@ -69,7 +92,8 @@ export class Ingestor {
       this.deps.recordEvent?.(e, agent ? Math.round(agent.risk.score * 100) : 0, pipeline.stats.learned > learnedBefore)
       for (let k = before; k < riskEvents.length; k++) this.publish(riskEvents[k])
     }
-    await this.deps.commit()
+    // Only once the whole batch went through: a batch that throws half way is delivered again.
+    for (const m of messages) this.notePosition(m)
     this.counters.accepted += accepted
     this.counters.duplicates += duplicates
     this.counters.rejected += rejected

@@ -1,12 +1,15 @@
 /**
  * Kafka sinks: risk events, enforcement changes and dead letters.
  *
- * `write` only queues. `flush` sends everything queued so far, with acks=-1 (all in-sync replicas),
- * and resolves once the broker has acknowledged it; a source awaits it before committing offsets.
- * Sends are retried with backoff; if they still fail the messages go back to the head of the queue
- * (nothing is dropped, order is kept) and `flush` rejects with a retriable error, so the source
- * pauses and redelivers the batch. Delivery is at least once: consumers of these topics drop
- * duplicates by the `riskEventId` / `changeId` header.
+ * `write` queues and starts a send on the next turn of the event loop: a risk event goes out as
+ * soon as it is decided, not with the next checkpoint. One send is in flight per topic; what is
+ * written meanwhile goes out together in the next one. `flush` resolves once everything written
+ * before it is acknowledged (acks=-1, all in-sync replicas); a checkpoint awaits it before it writes
+ * baselines and commits offsets. Sends are retried with backoff; if they still fail the messages
+ * go back to the head of the queue (nothing is dropped, order is kept), a send is tried again
+ * after `retryMs`, and `flush` rejects with a retriable error, so the checkpoint fails and offsets
+ * stay where they are. Delivery is at least once: consumers of these topics drop duplicates by the
+ * `riskEventId` / `changeId` header.
  *
  * All sinks built from one `KafkaProducerClient` share a single producer connection.
  */
@@ -31,6 +34,8 @@ export interface KafkaProducerOptions {
   backoff?: BackoffOptions
   /** How long the broker may take to acknowledge a send. Milliseconds. Default 30 000. */
   ackTimeoutMs?: number
+  /** After a send failed all its attempts, the next background send waits this long. Milliseconds. Default 1000. */
+  retryMs?: number
 }
 
 /** One producer, connected once on first use, shared by the sinks built from it. */
@@ -106,6 +111,9 @@ export class KafkaProducerClient {
 class KafkaTopicSink<T> implements Sink<T> {
   private queue: Message[] = []
   private flushing: Promise<void> = Promise.resolve()
+  /** A background send is scheduled (next turn, or after a failure's retry delay). */
+  private scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined
+  private closed = false
 
   constructor(
     readonly name: string,
@@ -118,6 +126,18 @@ class KafkaTopicSink<T> implements Sink<T> {
 
   write(item: T): void {
     this.queue.push(this.encode(item))
+    if (!this.scheduled && !this.closed) this.scheduled = setImmediate(() => this.sendInBackground())
+  }
+
+  private sendInBackground(): void {
+    this.scheduled = undefined
+    this.flush().catch((err) => {
+      this.client.log.warn({ topic: this.topic, pending: this.queue.length, err: describeError(err) }, 'background send failed; trying again later')
+      if (!this.scheduled && !this.closed) {
+        this.scheduled = setTimeout(() => this.sendInBackground(), this.client.opts.retryMs ?? 1000)
+        this.scheduled.unref()
+      }
+    })
   }
 
   /** Flushes run one after another, so each resolves only when everything written before it is sent. */
@@ -145,6 +165,12 @@ class KafkaTopicSink<T> implements Sink<T> {
   }
 
   async close(): Promise<void> {
+    this.closed = true
+    if (this.scheduled) {
+      clearTimeout(this.scheduled as NodeJS.Timeout)
+      clearImmediate(this.scheduled as NodeJS.Immediate)
+      this.scheduled = undefined
+    }
     try {
       await this.flush()
     } finally {

@@ -1,7 +1,8 @@
 /**
- * Sinks receive what the pipeline produces. `write` only queues (never blocks the per-event path);
- * `flush` resolves once everything queued is durable at the destination, and is what a source waits
- * for before it acknowledges a batch.
+ * Sinks receive what the pipeline produces. `write` never blocks the per-event path (it queues; a
+ * sink may start sending at once, as the Kafka sinks do); `flush` resolves once everything written
+ * before it is durable at the destination, and is what a checkpoint waits for before it writes
+ * baselines and lets sources commit.
  */
 import type { RiskEvent } from '../../schemas/risk.ts'
 import type { EnforcementChange } from '../enforcement/types.ts'

@@ -2,9 +2,12 @@
  * Kafka source: a kafkajs consumer group over the sign-in and tool-call topics.
  *
  * Delivery is at least once. A batch (one topic-partition's fetched messages) is handed to
- * `onBatch`; only after it resolves (the batch's effects are durable) is its last offset resolved
- * and committed. A failed, abandoned or interrupted batch is fetched again, by this instance or by
- * whichever instance owns the partition next; the pipeline drops what it has already seen by eventId.
+ * `onBatch`; once it resolves (processed) its last offset is resolved, so the consumer fetches on,
+ * but nothing is committed then. Offsets are committed only by `acknowledge`, which the service
+ * calls after a checkpoint with the positions that checkpoint made durable. A failed, abandoned or
+ * interrupted batch, and anything processed but not yet acknowledged, is fetched again, by this
+ * instance or by whichever instance owns the partition next; the pipeline drops what its restored
+ * state has already applied (per-partition offsets in each agent's profile, then eventId).
  *
  * Failures of `onBatch` never crash the consumer and never skip messages:
  *  - retriable (isRetriable: overload, a store briefly down): the partition is paused and resumed
@@ -22,12 +25,15 @@
  * new assignment, in the GROUP_JOIN event, after the rejoin. The source therefore derives changes
  * by comparing each GROUP_JOIN's assignment with the previous one: numbers that disappeared are
  * revoked, new ones assigned. Revocation is thus reported after the partition may already have a
- * new owner; this is safe because every committed batch's effects were durable before the commit,
- * so the new owner restores a state that includes everything up to the committed offset, and
- * `onRevoked` only needs to drop (or best-effort checkpoint) in-memory state. When the member id
+ * new owner; this is safe because every committed offset was durable before the commit, so the
+ * new owner restores a state that includes everything up to the committed offset, and `onRevoked`
+ * only needs to drop (or best-effort checkpoint) in-memory state. `acknowledge` commits only
+ * partitions still owned: a late checkpoint never moves a new owner's committed offset. When the member id
  * changes (the member was evicted, e.g. after a session timeout, and others may have processed its
  * partitions meanwhile) or the consumer restarts after a crash, everything held is revoked and the
- * new assignment is reported in full, so no stale in-memory state survives. `stop()` revokes all.
+ * new assignment is reported in full, so no stale in-memory state survives. `stop()` pauses fetching, lets
+ * the batches in flight finish, revokes all while still a member (the final checkpoint's offsets
+ * can still be committed), then leaves the group.
  * Batches wait until the assignment callbacks have resolved, so a partition's agents are restored
  * before its first event is processed.
  */
@@ -37,7 +43,7 @@ import { AgentWatchError, RetriableError, describeError, isRetriable } from '../
 import { log as baseLog, type Logger } from '../util/log.ts'
 import { backoffDelay, retry, type BackoffOptions } from '../util/retry.ts'
 import { createKafkaClient } from '../util/kafka.ts'
-import type { RawMessage, Source, SourceHandlers } from './types.ts'
+import type { RawMessage, Source, SourceHandlers, SourcePosition } from './types.ts'
 
 export interface KafkaSourceOptions {
   /** Topics to consume. Default: the sign-in and tool-call topics from config. */
@@ -52,7 +58,11 @@ export interface KafkaSourceOptions {
   sessionTimeoutMs?: number
   /** How often the member tells the broker it is alive, also during a long batch. Milliseconds. Default 1000. */
   heartbeatIntervalMs?: number
-  /** Partitions processed at once (different partitions hold different agents). Default 1. */
+  /**
+   * Partitions processed at once (different partitions hold different agents; processing itself is
+   * serial, this overlaps one partition's fetch and backpressure wait with another's processing).
+   * Default 6.
+   */
   partitionsConsumedConcurrently?: number
   /**
    * Longest a fetch waits on the broker for new data. Milliseconds. Default 500 (as Java's
@@ -141,6 +151,11 @@ export class KafkaSource implements Source {
   private readonly resumeTimers = new Set<NodeJS.Timeout>()
   private restartTimer: NodeJS.Timeout | undefined
   private restarts = 0
+  /** Batches handed to onBatch and not finished. */
+  private readonly inFlight = new Set<Promise<unknown>>()
+  /** Next offset committed per topic-partition by this consumer, to commit only forward. */
+  private readonly committed = new Map<string, bigint>()
+  private commitChain: Promise<void> = Promise.resolve()
 
   constructor(config: Config['kafka'], opts: KafkaSourceOptions = {}) {
     this.opts = opts
@@ -185,8 +200,8 @@ export class KafkaSource implements Source {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 1,
-        eachBatch: (payload) => this.eachBatch(payload),
+        partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 6,
+        eachBatch: (payload) => this.trackInFlight(this.eachBatch(payload)),
       })
     } catch (err) {
       await consumer.disconnect().catch(() => undefined)
@@ -201,8 +216,13 @@ export class KafkaSource implements Source {
     // A new member id means this instance was out of the group for a while: drop everything held.
     const revoked = this.memberId === memberId ? [...this.owned].filter((p) => !next.has(p)) : [...this.owned]
     const assigned = [...next].filter((p) => !prev.has(p))
+    const sameMember = this.memberId === memberId
     this.memberId = memberId
     this.owned = next
+    // Forget what this member committed for partitions it lost (all of them under a new member
+    // id), so a later owner's commits are never compared with them.
+    if (!sameMember) this.committed.clear()
+    else for (const key of [...this.committed.keys()]) if (!next.has(Number(key.slice(key.lastIndexOf('/') + 1)))) this.committed.delete(key)
     this.log.info({ memberId, assignment, revoked, assigned, durationMs }, 'joined group')
     this.queueOwnershipChange(revoked.sort((a, b) => a - b), assigned.sort((a, b) => a - b))
   }
@@ -232,6 +252,7 @@ export class KafkaSource implements Source {
     // Whatever happens next, the group has moved on without this member: nothing is held any more.
     this.queueOwnershipChange([...this.owned].sort((a, b) => a - b), [])
     this.owned = new Set()
+    this.committed.clear()
     this.memberId = undefined
     if (restart || this.stopping) return
     // kafkajs gives up on non-retriable errors; the source does not: a fresh consumer after a backoff.
@@ -291,15 +312,48 @@ export class KafkaSource implements Source {
       return
     }
     this.failures.delete(key)
+    // Processed: fetch on from the next offset. Committing waits for acknowledge().
     p.resolveOffset(last)
-    // The committed offset is the next one to read.
-    const nextOffset = (BigInt(last) + 1n).toString()
+    if (isRebalanceError(heartbeatError)) throw heartbeatError
+  }
+
+  private trackInFlight(work: Promise<void>): Promise<void> {
+    const tracked = work.catch(() => undefined)
+    this.inFlight.add(tracked)
+    void tracked.then(() => this.inFlight.delete(tracked))
+    return work
+  }
+
+  /**
+   * Commit the next offset after each position, for the topics this source reads and the
+   * partitions it owns, and only forward. Commits run one at a time. A failed commit (typically a
+   * rebalance in progress) is logged: those messages are only delivered again.
+   */
+  acknowledge(positions: readonly SourcePosition[]): Promise<void> {
+    const run = this.commitChain.then(() => this.commitPositions(positions))
+    this.commitChain = run.catch(() => undefined)
+    return run
+  }
+
+  private async commitPositions(positions: readonly SourcePosition[]): Promise<void> {
+    const consumer = this.consumer
+    if (!consumer || !this.memberId) return
+    const next = new Map<string, { topic: string; partition: number; offset: bigint }>()
+    for (const pos of positions) {
+      if (!this.topics.includes(pos.origin) || !this.owned.has(pos.partition)) continue
+      const key = `${pos.origin}/${pos.partition}`
+      const offset = pos.offset + 1n
+      if ((this.committed.get(key) ?? -1n) >= offset || (next.get(key)?.offset ?? -1n) >= offset) continue
+      next.set(key, { topic: pos.origin, partition: pos.partition, offset })
+    }
+    if (next.size === 0) return
+    const memberId = this.memberId
     try {
-      await p.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] })
+      await consumer.commitOffsets([...next.values()].map((c) => ({ topic: c.topic, partition: c.partition, offset: c.offset.toString() })))
+      if (this.memberId !== memberId) return
+      for (const [key, c] of next) if (this.owned.has(c.partition)) this.committed.set(key, c.offset)
     } catch (err) {
-      // The effects are durable; an uncommitted batch is only redelivered and deduplicated.
-      this.log.warn({ topic, partition, offset: nextOffset, err: describeError(err) }, 'offset commit failed; the batch may be redelivered')
-      if (isRebalanceError(err) || isRebalanceError(heartbeatError)) throw err
+      this.log.warn({ partitions: [...next.keys()], err: describeError(err) }, 'offset commit failed; those messages may be delivered again')
     }
   }
 
@@ -351,14 +405,24 @@ export class KafkaSource implements Source {
     if (this.restartTimer) clearTimeout(this.restartTimer)
     for (const t of this.resumeTimers) clearTimeout(t)
     this.resumeTimers.clear()
-    // disconnect() waits for the batch in flight (bounded by stopGraceMs), then leaves the group.
-    await this.consumer?.disconnect().catch((err) => this.log.warn({ err: describeError(err) }, 'consumer disconnect failed'))
+    // No new batches (eachBatch returns at once while stopping); the ones in flight finish or are
+    // abandoned after stopGraceMs.
+    try {
+      this.consumer?.pause(this.topics.map((topic) => ({ topic })))
+    } catch {
+      /* not running: nothing to pause */
+    }
+    await Promise.all([...this.inFlight])
     await this.assignmentChain
+    // Revoke while still a member, so the final checkpoint's offsets can be committed.
     const held = this.assignedPartitions()
-    this.owned = new Set()
     if (held.length && this.handlers?.onRevoked) {
       await this.handlers.onRevoked(held).catch((err) => this.log.error({ err: describeError(err) }, 'onRevoked failed at stop'))
     }
+    await this.commitChain
+    this.owned = new Set()
+    this.committed.clear()
+    await this.consumer?.disconnect().catch((err) => this.log.warn({ err: describeError(err) }, 'consumer disconnect failed'))
     this.log.info('stopped')
   }
 }

@@ -2,8 +2,8 @@
  * Batched inserts into one table: rows queue in memory and go out as one INSERT when `flushRows`
  * wait or `flushMs` passed, whichever comes first. `flush()` resolves once every row queued before
  * the call is in ClickHouse; a failed insert keeps its rows and is retried with backoff, so nothing
- * is lost while the database is away (the source stops acknowledging meanwhile, which is the
- * backpressure).
+ * is lost while the database is away (checkpoints wait meanwhile, offsets are not committed, and
+ * once too many processed events wait for a checkpoint the sources stop consuming: backpressure).
  */
 import type { StoreClient } from './client.ts'
 import { log } from '../util/log.ts'

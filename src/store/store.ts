@@ -26,6 +26,12 @@ import {
 
 type Row = Record<string, unknown>
 
+/** Baseline rows serialised at one instant, waiting to be written (see `Store.baselineRows`). */
+export interface BaselineRows {
+  agents: Row[]
+  blueprints: Row[]
+}
+
 export class Store {
   readonly events: BatchWriter<Row>
   private readonly writers: BatchWriter<Row>[]
@@ -88,9 +94,35 @@ export class Store {
 
   /** Queue a checkpoint of changed baselines. */
   checkpoint(agents: AgentProfile[], blueprints: BlueprintProfile[]): void {
+    this.writeBaselines(this.baselineRows(agents, blueprints))
+  }
+
+  /**
+   * Serialise baselines now, as they are at this instant, without queueing them: a checkpoint takes
+   * its snapshot while events keep flowing, and writes it only once the outputs are flushed.
+   */
+  baselineRows(agents: AgentProfile[], blueprints: BlueprintProfile[]): BaselineRows {
     const now = Date.now()
-    for (const p of agents) this.agentWriter.write(agentBaselineRow(p, this.nextVersion(now), now))
-    for (const b of blueprints) this.blueprintWriter.write(blueprintBaselineRow(b, this.nextVersion(now), now))
+    return {
+      agents: agents.map((p) => agentBaselineRow(p, this.nextVersion(now), now)),
+      blueprints: blueprints.map((b) => blueprintBaselineRow(b, this.nextVersion(now), now)),
+    }
+  }
+
+  /** Queue rows from `baselineRows`. */
+  writeBaselines(rows: BaselineRows): void {
+    for (const r of rows.agents) this.agentWriter.write(r)
+    for (const r of rows.blueprints) this.blueprintWriter.write(r)
+  }
+
+  /** Resolves when the baseline tables hold everything queued for them. */
+  async flushBaselines(): Promise<void> {
+    await Promise.all([this.agentWriter.flush(), this.blueprintWriter.flush()])
+  }
+
+  /** Resolves when every table but the baselines holds everything queued before the call. */
+  async flushOutputs(): Promise<void> {
+    await Promise.all(this.writers.filter((w) => w !== this.agentWriter && w !== this.blueprintWriter).map((w) => w.flush()))
   }
 
   /** Resolves when everything queued in every table is durable. */

@@ -39,7 +39,11 @@ describeKafka('scale-out in one consumer group', () => {
     const groupId = uniqueName('e2e-scale')
 
     const began = Date.now()
-    const p = spawnInstances(CHILD, { groupId, topics, inputTopics: [input], dataDir: join(tempDir(), 'data'), risk: NO_SWEEPS, maxBytesPerPartition: 64 * 1024 })
+    // Paced: at most 300 processed events wait for a checkpoint, each held 300 ms before its
+    // baselines, so the stream lasts long enough for the membership to change under it (and
+    // backpressure is exercised).
+    const cfg = { groupId, topics, inputTopics: [input], dataDir: join(tempDir(), 'data'), risk: NO_SWEEPS, maxBytesPerPartition: 64 * 1024, store: { checkpointMs: 200, maxPendingEvents: 300 }, checkpointHoldMs: 300 }
+    const p = spawnInstances(CHILD, cfg)
     children.push(p)
     p.send({ cmd: 'add', name: 'a' })
     p.send({ cmd: 'add', name: 'b' })

@@ -31,9 +31,12 @@ function source(...args: ConstructorParameters<typeof KafkaSource>): KafkaSource
 
 const event = (i: number, agent: string) => JSON.stringify({ eventId: `e${i}`, agent: { id: agent }, i })
 const ids = (ms: RawMessage[]) => ms.map((m) => `${m.origin}/${m.partition}/${m.offset}`)
+/** What the service does after a checkpoint: everything up to the batch's last message is durable. */
+const acknowledge = (s: KafkaSource, ms: RawMessage[]) =>
+  s.acknowledge([{ origin: ms[0]!.origin, partition: ms[0]!.partition!, offset: BigInt(ms.at(-1)!.offset!) }])
 
 describeKafka('KafkaSource against a real broker', () => {
-  it('delivers every message once with its position, reports ownership, commits after onBatch', async () => {
+  it('delivers every message once with its position, reports ownership, commits only what is acknowledged', async () => {
     const topics = await createTestTopics(3)
     const config = testKafkaConfig(topics)
     const agents = ['agent-a', 'agent-b', 'agent-c', 'agent-d', 'agent-e']
@@ -44,6 +47,7 @@ describeKafka('KafkaSource against a real broker', () => {
     const assigned: number[][] = []
     const s = source(config)
     await s.start({
+      // Processed, not acknowledged: the consumer fetches on but commits nothing.
       onBatch: async (ms) => {
         got.push(...ms)
       },
@@ -59,7 +63,15 @@ describeKafka('KafkaSource against a real broker', () => {
       expect(typeof m.partition).toBe('number')
       expect(m.key).toBe(JSON.parse(m.value.toString()).agent.id)
     }
-    // Commits follow each batch's onBatch.
+    await new Promise((r) => setTimeout(r, 1000))
+    expect(await committedTotal(config.groupId, topics.signins)).toBe(0)
+    // A partition it does not own, or a topic it does not read, is ignored.
+    await s.acknowledge([{ origin: topics.signins, partition: 7, offset: 3n }, { origin: 'other-topic', partition: 0, offset: 3n }])
+    // Acknowledged positions are committed (the next offset), only forward.
+    const last = new Map<string, RawMessage[]>()
+    for (const m of got) last.set(`${m.origin}/${m.partition}`, [m])
+    for (const [, ms] of last) await acknowledge(s, ms)
+    await s.acknowledge([{ origin: topics.signins, partition: got[0]!.partition!, offset: 0n }])
     await waitFor(async () => (await committedTotal(config.groupId, topics.signins)) === 20, 10_000, 'signins committed')
     await waitFor(async () => (await committedTotal(config.groupId, topics.toolCalls)) === 10, 10_000, 'tool calls committed')
   })
@@ -98,6 +110,7 @@ describeKafka('KafkaSource against a real broker', () => {
     await s.start({
       onBatch: async (ms) => {
         got.push(...ms)
+        await acknowledge(s, ms)
       },
     })
     // The dead member holds the partition until its 6 s session expires.
@@ -157,6 +170,7 @@ describeKafka('KafkaSource against a real broker', () => {
         }
         timeline.push({ partition: p, at: Date.now(), ok: true })
         delivered.push(...ms)
+        await acknowledge(s, ms)
       },
     })
     await waitFor(() => delivered.length >= 12, 30_000, 'all 12 after retries')
