@@ -32,7 +32,23 @@ export function anyOf(scores: readonly number[]): number {
 /** How much an operation can change or expose, 0-1: a new admin or delete matters more than a new read. */
 export const OPERATION_RISK = { read: 0, write: 0.3, execute: 0.5, delete: 0.7, admin: 1 } as const
 
-export const round = (x: number, digits = 3): number => Number(x.toFixed(digits))
+const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000]
+
+/**
+ * `x` rounded to `digits` decimals, exactly as `Number(x.toFixed(digits))` (half away from zero on
+ * the exact value of x), without building a string: `Math.round(x * 10^d) / 10^d` agrees with it
+ * except when x * 10^d lands within rounding error of a half, where toFixed decides.
+ */
+export function round(x: number, digits = 3): number {
+  const p = POW10[digits]
+  if (p === undefined) return Number(x.toFixed(digits))
+  // toFixed writes -0 as "0".
+  if (x === 0) return 0
+  const r = x * p
+  const f = r - Math.floor(r)
+  if (!(f < 0.499999 || f > 0.500001) || !(r < 1e9 && r > -1e9)) return Number(x.toFixed(digits))
+  return Math.round(r) / p
+}
 
 /**
  * Distinct agents doing something in the window that is open now, tallied in the blueprint state.

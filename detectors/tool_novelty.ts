@@ -38,6 +38,11 @@ interface State {
 
 const PRIVILEGED = new Set(['delete', 'admin'])
 
+/** Fraction of the established peers that use `key`; 0 while the peers are not to be trusted. */
+function adoptionOf(peerReady: boolean, table: Counts, key: string, peerAgents: number): number {
+  return peerReady ? Math.min(1, countOf(table, key) / peerAgents) : 0
+}
+
 export const toolNovelty: Detector<Cfg, State> = {
   name: 'tool_novelty',
   family: 'novelty',
@@ -51,12 +56,11 @@ export const toolNovelty: Detector<Cfg, State> = {
     const peerReady = peers !== undefined && ctx.peerAgents >= cfg.minPeerAgents
     if (!ownReady && !peerReady) return undefined
     const sensitivity = e.sensitivity ?? 'internal'
-    const adoptionOf = (table: Counts, key: string) => (peerReady ? Math.min(1, countOf(table, key) / ctx.peerAgents) : 0)
 
     // During warm-up the agent's own history is too short to call anything new; only what the
     // peers never do counts, so "new for the agent" is replaced by "not yet done by the agent".
     const toolSeen = countOf(own.tools, e.tool)
-    const toolAdoption = peers ? adoptionOf(peers.toolAdopters, e.tool) : 0
+    const toolAdoption = peers ? adoptionOf(peerReady, peers.toolAdopters, e.tool, ctx.peerAgents) : 0
     const toolDiscount = peerReady ? peerDiscount(toolAdoption, cfg.peerAdoptionQuiet) : 1
     const toolBase = clamp01(cfg.firstToolScore + 0.25 * OPERATION_RISK[e.operation])
     let toolScore = 0
@@ -69,7 +73,7 @@ export const toolNovelty: Detector<Cfg, State> = {
 
     let opScore = 0
     const opSeen = countOf(own.ops, e.operation)
-    const opAdoption = peers ? adoptionOf(peers.opAdopters, e.operation) : 0
+    const opAdoption = peers ? adoptionOf(peerReady, peers.opAdopters, e.operation, ctx.peerAgents) : 0
     if (PRIVILEGED.has(e.operation) && opSeen === 0) {
       const base = cfg.firstPrivilegedOpScore + (e.operation === 'admin' ? 0.1 : 0) + 0.15 * Math.max(0, SENSITIVITY_WEIGHT[sensitivity] - 0.5) * 2
       opScore = clamp01(base) * (peerReady ? peerDiscount(opAdoption, cfg.peerAdoptionQuiet) : 1)

@@ -89,8 +89,8 @@ export const SENSITIVITY_WEIGHT = { public: 0.25, internal: 0.5, confidential: 0
 
 /** Hour of week in UTC, 0 = Monday 00:00-00:59 .. 167 = Sunday 23:00-23:59. */
 export function hourOfWeek(ts: number): number {
-  const d = new Date(ts)
-  return ((d.getUTCDay() + 6) % 7) * 24 + d.getUTCHours()
+  // 1970-01-01 was a Thursday: epoch hour 0 is hour 72 of its week.
+  return ((Math.floor(ts / 3_600_000) + 72) % 168 + 168) % 168
 }
 
 export const clamp01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x)

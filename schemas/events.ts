@@ -136,13 +136,19 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 /** An optional key that is present but undefined: zod keeps it as such; leave that rare case to zod. */
 const undefinedKey = (o: Obj, k: string) => k in o
 
+/** The decimal number written by `n` ASCII digits of `s` from `at`. */
+function digitsAt(s: string, at: number, n: number): number {
+  let v = 0
+  for (let i = at; i < at + n; i++) v = v * 10 + s.charCodeAt(i) - 48
+  return v
+}
+
 /** Epoch ms of an RFC 3339 UTC time already matched by TIME_PATTERN; Date.parse unless it is the usual `YYYY-MM-DDTHH:MM:SS.mmmZ`. */
 function epochMs(time: string): number {
   if (time.length !== 24) return Date.parse(time)
-  const d = (i: number) => time.charCodeAt(i) - 48
-  let y = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3)
-  const m = d(5) * 10 + d(6)
-  const day = d(8) * 10 + d(9)
+  let y = digitsAt(time, 0, 4)
+  const m = digitsAt(time, 5, 2)
+  const day = digitsAt(time, 8, 2)
   // Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
   if (m <= 2) y -= 1
   const era = Math.floor(y / 400)
@@ -150,7 +156,7 @@ function epochMs(time: string): number {
   const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + day - 1
   const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
   const days = era * 146097 + doe - 719468
-  const ms = ((d(11) * 10 + d(12)) * 60 + d(14) * 10 + d(15)) * 60_000 + (d(17) * 10 + d(18)) * 1000 + d(20) * 100 + d(21) * 10 + d(22)
+  const ms = (digitsAt(time, 11, 2) * 60 + digitsAt(time, 14, 2)) * 60_000 + digitsAt(time, 17, 2) * 1000 + digitsAt(time, 20, 3)
   return days * 86_400_000 + ms
 }
 

@@ -1,0 +1,25 @@
+/**
+ * The arithmetic helpers agree exactly with the definitions they replace: `Number(x.toFixed(d))`
+ * and the hour of the week read from a `Date`.
+ */
+import { expect, it } from 'vitest'
+import { round } from '../../detectors/scoring.ts'
+import { hourOfWeek } from '../../detectors/types.ts'
+it('round agrees with Number(x.toFixed(d)), halves included', () => {
+  let s = 1
+  const r = () => ((s = (s * 16807) % 2147483647) / 2147483647)
+  for (let i = 0; i < 300_000; i++) {
+    const d = i % 4
+    const scale = [1, 10, 1000, 1e6, 1e-3][i % 5]
+    let x = (r() - 0.3) * scale
+    if (i % 7 === 0) x = Math.round(x * 10 ** d * 2) / 2 / 10 ** d // near-halves
+    if (i % 11 === 0) x = (Math.floor(r() * 2000) + 0.5) / 10 ** (d + 1)
+    expect(round(x, d)).toBe(Number(x.toFixed(d)))
+  }
+  for (const x of [0, -0, 0.0005, -0.0005, 1.0005, 2.5, -2.5, 1e12, NaN, Infinity, -Infinity, 1.005, 8.345, 0.125, -0.125]) for (const d of [0, 1, 2, 3, 4]) expect(Object.is(round(x, d), Number(x.toFixed(d)))).toBe(true)
+})
+it('hourOfWeek agrees with the Date-based hour of the week, before and after 1970', () => {
+  const ref = (ts: number) => { const d = new Date(ts); return ((d.getUTCDay() + 6) % 7) * 24 + d.getUTCHours() }
+  for (let ts = -5e12; ts < 5e12; ts += 1_234_567_891) expect(hourOfWeek(ts)).toBe(ref(ts))
+  for (let i = 0; i < 100000; i++) { const ts = Date.UTC(2026, 0, 1) + i * 1_799_999; expect(hourOfWeek(ts)).toBe(ref(ts)) }
+})
