@@ -76,8 +76,25 @@ interface State {
 const zeros = (n: number) => new Array<number>(n).fill(0)
 const log2p = (x: number) => Math.log2(1 + Math.max(0, x))
 
+/**
+ * activeMedian per state and metric, computed on first use after the slots last changed. The slots
+ * change only in rollTo, which drops the entry; a restored state starts without one.
+ */
+const medians = new WeakMap<State, number[]>()
+
 /** Median of a slot metric over the slots where it is active, log2 units; 0 when none is. */
 function activeMedian(s: State, m: number): number {
+  let cached = medians.get(s)
+  if (cached === undefined) {
+    cached = [NaN, NaN, NaN]
+    medians.set(s, cached)
+  }
+  let v = cached[m]!
+  if (v !== v) v = cached[m] = computeActiveMedian(s, m)
+  return v
+}
+
+function computeActiveMedian(s: State, m: number): number {
   const active: number[] = []
   for (let h = 0; h < SLOTS; h++) if (s.slotHours[h] > 0 && s.slots[h * M + m] > 0.5) active.push(s.slots[h * M + m])
   if (active.length === 0) return 0
@@ -114,10 +131,61 @@ function rollTo(s: State, hour: number, cfg: Cfg, perAgent: boolean): void {
     }
     s.slotHours[h] += 1
   }
+  medians.delete(s)
   s.hour = hour
   s.win = zeros(M)
   s.winAgents = 0
   s.excessNow = {}
+}
+
+/**
+ * The values of a blueprint's `excessNow`, sorted ascending, kept beside it (not in it, so the state
+ * stays plain JSON) and updated on every write; built on first use for a new or restored table.
+ * Undefined while a value is NaN (never in practice): then the values are sorted per call as before.
+ */
+const sortedExcess = new WeakMap<Record<string, number>, number[] | null>()
+
+function sortedValues(table: Record<string, number>): number[] | undefined {
+  let sorted = sortedExcess.get(table)
+  if (sorted === undefined) {
+    const values = Object.values(table)
+    sorted = values.some((x) => x !== x) ? null : values.sort((a, b) => a - b)
+    sortedExcess.set(table, sorted)
+  }
+  return sorted ?? undefined
+}
+
+/** `table[id] = value`, keeping its sorted values (if built) in step. */
+function setExcess(table: Record<string, number>, id: string, value: number): void {
+  const before = Object.hasOwn(table, id) ? table[id] : undefined
+  table[id] = value
+  const sorted = sortedExcess.get(table)
+  if (!sorted) return
+  const after = Object.hasOwn(table, id) ? table[id] : undefined
+  if (before === after) return
+  if ((before !== undefined && before !== before) || (after !== undefined && after !== after)) {
+    sortedExcess.set(table, null)
+    return
+  }
+  if (before !== undefined) sorted.splice(lowerBound(sorted, before), 1)
+  if (after !== undefined) sorted.splice(lowerBound(sorted, after), 0, after)
+}
+
+/** Entries of an excessNow table. */
+function excessCount(table: Record<string, number>): number {
+  return sortedExcess.get(table)?.length ?? Object.keys(table).length
+}
+
+/** First index of `sorted` whose value is not below `x`. */
+function lowerBound(sorted: readonly number[], x: number): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (sorted[mid]! < x) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 /** Fold one call's size into the tool's entry; when full, the least used tool is forgotten. */
@@ -151,6 +219,17 @@ function usualExcess(h: readonly number[]): number {
 
 /** Median excess (doublings) of the other agents active in the open hour, weighted down below quorum. */
 function fleetExcessOf(peers: State, agentId: string, cfg: Cfg): { excess: number; others: number } {
+  const sorted = sortedValues(peers.excessNow)
+  if (sorted !== undefined) {
+    // The others' values are all values but one occurrence of this agent's own.
+    const own = Object.hasOwn(peers.excessNow, agentId) ? peers.excessNow[agentId]! : undefined
+    const n = own === undefined ? sorted.length : sorted.length - 1
+    if (n === 0) return { excess: 0, others: 0 }
+    const k = (n - 1) >> 1
+    const skip = own === undefined ? sorted.length : lowerBound(sorted, own)
+    const median = sorted[k < skip ? k : k + 1]!
+    return { excess: Math.min(1, n / cfg.fleetQuorum) * Math.max(0, median), others: n }
+  }
   const others = Object.entries(peers.excessNow)
     .filter(([id]) => id !== agentId)
     .map(([, x]) => x)
@@ -187,58 +266,58 @@ export const volume: Detector<Cfg, State> = {
     const minHistoryMs = cfg.minHistoryDays * DAY
     const ownReady = own.firstTs >= 0 && e.ts - own.firstTs >= minHistoryMs
     const peerReady = peers !== undefined && ctx.peerAgents >= cfg.minPeerAgents && peers.firstTs >= 0 && e.ts - peers.firstTs >= minHistoryMs
-    const thisCall = [1, e.records ?? 0, e.bytes ?? 0]
-    const ownNow = METRICS.map((_, m) => (own.hour === hour ? own.win[m] : 0) + thisCall[m])
+    const records = e.records ?? 0
+    const bytes = e.bytes ?? 0
+    const sameHour = own.hour === hour
 
-    // Fleet excess: the median over the other agents active this hour of their own excess.
-    const fleet = peers && peers.hour === hour ? fleetExcessOf(peers, e.agent.id, cfg) : { excess: 0, others: 0 }
-    const fleetExcess = fleet.excess
-    const othersActive = fleet.others
-
-    // Per-hour surge against own rhythm, or the peers' per-agent rhythm for a new agent.
+    // Per-hour surge against own rhythm, or the peers' per-agent rhythm for a new agent. Evidence is
+    // written only for the finding returned; the loop keeps the metric and expectation behind it.
     let hourScore = 0
-    let hourEvidence: Record<string, unknown> = {}
+    let hourMetric = -1
+    let hourExp = 0
+    let tolerance = 0
+    let fleetExcess = 0
+    let othersActive = 0
     const basis = ownReady ? own : peerReady ? peers : undefined
     if (basis) {
-      const tolerance = ownReady ? Math.max(cfg.toleranceDoublings, usualExcess(own.excess)) : cfg.toleranceDoublings + cfg.newAgentExtraDoublings
+      // Fleet excess: the median over the other agents active this hour of their own excess.
+      if (peers && peers.hour === hour) {
+        const fleet = fleetExcessOf(peers, e.agent.id, cfg)
+        fleetExcess = fleet.excess
+        othersActive = fleet.others
+      }
+      tolerance = ownReady ? Math.max(cfg.toleranceDoublings, usualExcess(own.excess)) : cfg.toleranceDoublings + cfg.newAgentExtraDoublings
       for (let m = 0; m < M; m++) {
-        if (m > 0 && thisCall[m] === 0 && ownNow[m] === 0) continue
+        const call = m === 0 ? 1 : m === 1 ? records : bytes
+        const now = (sameHour ? own.win[m]! : 0) + call
+        if (m > 0 && call === 0 && now === 0) continue
         const exp = expected(basis, h, m, cfg.quietHourFloorDoublings) ?? activeMedian(basis, m)
-        const raw = log2p(ownNow[m]) - exp
+        const raw = log2p(now) - exp
         const over = raw - fleetExcess - tolerance
         const s = fromDoublings(over, cfg.halfScoreDoublings)
         if (s > hourScore) {
           hourScore = s
-          hourEvidence = {
-            metric: METRICS[m],
-            thisHour: ownNow[m],
-            usualForThisHour: round(Math.pow(2, exp) - 1, 1),
-            baseline: ownReady ? 'own' : 'peers',
-            toleranceDoublings: round(tolerance, 2),
-            fleetExcessDoublings: round(fleetExcess, 2),
-            otherPeerAgentsActiveThisHour: othersActive,
-          }
+          hourMetric = m
+          hourExp = exp
         }
       }
     }
 
     // Per-call size against the largest call of this tool: own, else the blueprint's.
     let sizeScore = 0
-    let sizeEvidence: Record<string, unknown> = {}
+    let sizeMetric = -1
     const ownSizes = own.sizes[e.tool]
     const peerSizes = peers && ctx.peerAgents >= cfg.minPeerAgents ? peers.sizes[e.tool] : undefined
     const sizeBasis = ownSizes && ownSizes[0] >= cfg.minCallsForSizes ? ownSizes : peerSizes && peerSizes[0] >= cfg.minCallsForSizes ? peerSizes : undefined
     if (sizeBasis) {
-      for (const [metric, value, largest] of [
-        ['records', e.records, sizeBasis[1]],
-        ['bytes', e.bytes, sizeBasis[2]],
-      ] as const) {
+      for (let m = 1; m < M; m++) {
+        const value = m === 1 ? e.records : e.bytes
         if (value === undefined) continue
-        const over = log2p(value) - largest - cfg.sizeMarginDoublings
+        const over = log2p(value) - sizeBasis[m]! - cfg.sizeMarginDoublings
         const s = fromDoublings(over, cfg.halfScoreDoublings)
         if (s > sizeScore) {
           sizeScore = s
-          sizeEvidence = { metric: `${metric}PerCall`, thisCall: value, largestBefore: round(Math.pow(2, largest) - 1, 0), callsOfTool: sizeBasis[0], baseline: sizeBasis === ownSizes ? 'own' : 'peers' }
+          sizeMetric = m
         }
       }
     }
@@ -250,31 +329,68 @@ export const volume: Detector<Cfg, State> = {
     const score = round(top * (0.75 + 0.25 * SENSITIVITY_WEIGHT[sensitivity]))
     if (score <= 0) return undefined
     const perCall = sizeScore >= hourScore
-    const ev = perCall ? sizeEvidence : hourEvidence
-    const reason = perCall
-      ? `one ${e.tool} call moved ${ev.thisCall} ${String(ev.metric).replace('PerCall', '')}; the largest of ${ev.callsOfTool} earlier calls moved ${ev.largestBefore} (${ev.baseline} baseline)`
-      : `${ev.thisHour} ${ev.metric} this hour, against a usual ${ev.usualForThisHour} for this hour of the week (${ev.baseline} baseline)` +
-        (Number(ev.fleetExcessDoublings) > 0 ? `; the peers are up ${round(Math.pow(2, Number(ev.fleetExcessDoublings)), 1)}x too` : '')
+    if (perCall) {
+      const metric = METRICS[sizeMetric]!
+      const thisCall = (sizeMetric === 1 ? e.records : e.bytes)!
+      const largestBefore = round(Math.pow(2, sizeBasis![sizeMetric]!) - 1, 0)
+      const baseline = sizeBasis === ownSizes ? 'own' : 'peers'
+      return {
+        score,
+        observation: 'surge',
+        reason: `one ${e.tool} call moved ${thisCall} ${metric}; the largest of ${sizeBasis![0]} earlier calls moved ${largestBefore} (${baseline} baseline)`,
+        evidence: { metric: `${metric}PerCall`, thisCall, largestBefore, callsOfTool: sizeBasis![0], baseline, tool: e.tool, sensitivity },
+      }
+    }
+    const thisHour = (sameHour ? own.win[hourMetric]! : 0) + (hourMetric === 0 ? 1 : hourMetric === 1 ? records : bytes)
+    const usualForThisHour = round(Math.pow(2, hourExp) - 1, 1)
+    const baseline = ownReady ? 'own' : 'peers'
+    const fleetExcessDoublings = round(fleetExcess, 2)
+    const reason =
+      `${thisHour} ${METRICS[hourMetric]} this hour, against a usual ${usualForThisHour} for this hour of the week (${baseline} baseline)` +
+      (fleetExcessDoublings > 0 ? `; the peers are up ${round(Math.pow(2, fleetExcessDoublings), 1)}x too` : '')
     // Hourly surges through one tool across several agents are a blueprint change (a rollout, a
     // campaign); a single oversized call is judged on its own.
-    return { score, observation: 'surge', reason, evidence: { ...ev, tool: e.tool, sensitivity }, ...(perCall ? {} : { fleetKey: `surge:${e.tool}` }) }
+    return {
+      score,
+      observation: 'surge',
+      reason,
+      evidence: {
+        metric: METRICS[hourMetric],
+        thisHour,
+        usualForThisHour,
+        baseline,
+        toleranceDoublings: round(tolerance, 2),
+        fleetExcessDoublings,
+        otherPeerAgentsActiveThisHour: othersActive,
+        tool: e.tool,
+        sensitivity,
+      },
+      fleetKey: `surge:${e.tool}`,
+    }
   },
 
   learn(e, own, peers, cfg) {
     if (e.kind !== 'tool_call') return
     const hour = Math.floor(e.ts / HOUR)
     const h = hourOfWeek(e.ts)
-    const thisCall = [1, e.records ?? 0, e.bytes ?? 0]
+    const records = e.records ?? 0
+    const bytes = e.bytes ?? 0
     rollTo(own, hour, cfg, false)
     if (own.firstTs < 0) own.firstTs = e.ts
-    if (own.hour === hour) for (let m = 0; m < M; m++) own.win[m] += thisCall[m]
+    if (own.hour === hour) {
+      own.win[0] += 1
+      own.win[1] += records
+      own.win[2] += bytes
+    }
     own.calls += 1
     noteSize(own.sizes, e.tool, e.records, e.bytes, cfg.sizeCapacity)
     if (!peers) return
     rollTo(peers, hour, cfg, true)
     if (peers.firstTs < 0) peers.firstTs = e.ts
     if (peers.hour === hour) {
-      for (let m = 0; m < M; m++) peers.win[m] += thisCall[m]
+      peers.win[0] += 1
+      peers.win[1] += records
+      peers.win[2] += bytes
       if (own.countedHour !== hour) {
         peers.winAgents += 1
         own.countedHour = hour
@@ -286,7 +402,7 @@ export const volume: Detector<Cfg, State> = {
         const exp = expected(basis, h, m, cfg.quietHourFloorDoublings)
         if (exp !== undefined) excess = Math.max(excess, log2p(own.win[m]) - exp)
       }
-      if (e.agent.id in peers.excessNow || Object.keys(peers.excessNow).length < cfg.fleetCapacity) peers.excessNow[e.agent.id] = round(excess, 3)
+      if (e.agent.id in peers.excessNow || excessCount(peers.excessNow) < cfg.fleetCapacity) setExcess(peers.excessNow, e.agent.id, round(excess, 3))
     }
     peers.calls += 1
     noteSize(peers.sizes, e.tool, e.records, e.bytes, cfg.peerSizeCapacity)
