@@ -51,6 +51,7 @@ export class Pipeline {
   private sweptInterval = -1
   /** Wall clock for `detectedAt` only; injectable for tests. */
   private readonly now: () => number
+  private readonly ctx: DetectorContext = { ownEvents: 0, ownHistoryMs: 0, peerAgents: 0, peerEvents: 0 }
 
   constructor(config: Config, opts: { baselines?: Baselines; now?: () => number } = {}) {
     this.baselines = opts.baselines ?? new Baselines()
@@ -77,7 +78,7 @@ export class Pipeline {
   }
 
   /** Process one validated event; returns the risk events it caused (level changes only). */
-  process(e: AgentEvent, meta: ProcessMeta = {}, out: RiskEvent[] = []): ProcessOutcome {
+  process(e: AgentEvent, meta: ProcessMeta = NO_META, out: RiskEvent[] = []): ProcessOutcome {
     const agent = this.baselines.agentFor(e)
     if (this.isDuplicate(agent, e, meta)) {
       this.stats.duplicates++
@@ -88,17 +89,21 @@ export class Pipeline {
     this.refreshIdentity(agent, e)
 
     const active = this.resolver.forBlueprint(e.agent.blueprintId)
-    const ctx = contextOf(agent, peers)
+    // One context object, refilled per event: detectors read it during the call and keep nothing.
+    const ctx = fillContext(this.ctx, agent, peers)
     // Warm-up: an agent with neither an established history of its own nor established peers to be
     // judged against is not scored: every detector would be guessing.
     const judgeable = agent.established === true || ctx.peerAgents > 0
-    const detections: Detection[] = []
-    const scored: { family: string; score: number; key: string; repeat: boolean }[] = []
-    const onParent: { detection: Detection; family: string; key: string }[] = []
+    // Allocated only when a finding is kept; most events have none.
+    let detections: Detection[] | undefined
+    let scored: Scored[] | undefined
+    let onParent: OnParent[] | undefined
     const repeatMs = this.config.risk.repeatSuppressHours * 3_600_000
     const belowMedium = this.config.risk.thresholds.medium / 100 - 0.01
     const fleet = this.config.risk.fleetChange
-    for (const { detector, settings } of judgeable ? active : []) {
+    const scoredDetectors = judgeable ? active.length : 0
+    for (let i = 0; i < scoredDetectors; i++) {
+      const { detector, settings } = active[i]!
       const finding = detector.score(e, agent.states[detector.name], peers?.states[detector.name], settings, ctx)
       if (!finding) continue
       let score = clampScore(finding.score * settings.weight)
@@ -118,42 +123,45 @@ export class Pipeline {
       const detection = { detector: detector.name, score: round3(score), observation: finding.observation, reason: finding.reason, evidence: finding.evidence }
       const parent = finding.onParent && e.agent.parentId ? this.baselines.agents.get(e.agent.parentId) : undefined
       if (parent) {
-        onParent.push({ detection, family: detector.family, key })
+        ;(onParent ??= []).push({ detection, family: detector.family, key })
         continue
       }
-      detections.push(detection)
-      scored.push({ family: detector.family, score, key, repeat })
+      ;(detections ??= []).push(detection)
+      ;(scored ??= []).push({ family: detector.family, score, key, repeat })
     }
-    let families = familyMaxima(scored)
-    if (scored.length > 0 && scored.every((s) => s.repeat)) {
+    let families = scored ? familyMaxima(scored) : NO_FAMILIES
+    if (scored && scored.every((s) => s.repeat)) {
       // Nothing new: the open case repeating itself shows at low, whatever its families add up to.
       const [family, score] = [...families].sort((a, b) => b[1] - a[1])[0]
       families = new Map([[family, Math.min(score, belowMedium)]])
     }
-    const eventScore = combine([...families.values()])
+    const eventScore = scored ? combine([...families.values()]) : 0
     // An event that is part of its parent's anomaly (a sub-agent of a spawn burst) is flagged too:
     // learning it would teach the blueprint that such bursts are usual.
-    const parentScore = combine([...familyMaxima(onParent.map((f) => ({ family: f.family, score: f.detection.score }))).values()])
+    const parentScore = onParent ? combine([...familyMaxima(onParent.map((f) => ({ family: f.family, score: f.detection.score }))).values()]) : 0
     const flagged = levelRank(levelOf(Math.max(eventScore, parentScore), this.config.risk.thresholds)) >= levelRank(this.config.risk.learnBelowLevel)
 
     const before = agent.risk.level
-    absorb(agent.risk, e.ts, families, detections, e.eventId, this.config.risk.halfLifeMinutes)
+    absorb(agent.risk, e.ts, families, detections ?? NO_DETECTIONS, e.eventId, this.config.risk.halfLifeMinutes)
     agent.risk.level = nextLevel(before, agent.risk.score, this.config.risk.thresholds)
     if (agent.risk.level !== before) {
       out.push(this.riskEvent(agent, before, e.ts, `event:${e.eventId}`))
-      if (levelRank(agent.risk.level) >= levelRank('medium') && levelRank(agent.risk.level) > levelRank(before)) this.rememberAlert(agent, scored, e.ts)
+      if (levelRank(agent.risk.level) >= levelRank('medium') && levelRank(agent.risk.level) > levelRank(before)) this.rememberAlert(agent, scored ?? [], e.ts)
     }
     this.trackElevated(agent)
 
     if (flagged || agent.compromised) {
       // Never learn from what was flagged, nor from a compromised agent: that is how a baseline gets poisoned.
       this.stats.flagged += flagged ? 1 : 0
-      if (!agent.compromised) agent.flagged = [...agent.flagged, e].slice(-FLAGGED_KEPT)
+      if (!agent.compromised) {
+        agent.flagged.push(e)
+        if (agent.flagged.length > FLAGGED_KEPT) agent.flagged.splice(0, agent.flagged.length - FLAGGED_KEPT)
+      }
     } else {
       this.learn(e, agent, peers, active, ctx)
     }
     this.baselines.markDirty(agent, peers)
-    if (onParent.length > 0) this.raiseParent(this.baselines.agents.get(e.agent.parentId!)!, onParent, e, out)
+    if (onParent) this.raiseParent(this.baselines.agents.get(e.agent.parentId!)!, onParent, e, out)
 
     if (e.ts > this.watermark) this.watermark = e.ts
     this.maybeSweep(out)
@@ -251,9 +259,16 @@ export class Pipeline {
       offsets[key] = meta.offset
       agent.partition = meta.partition
     }
-    if (agent.recentIds.includes(e.eventId)) return true
-    agent.recentIds.push(e.eventId)
-    if (agent.recentIds.length > RECENT_IDS) agent.recentIds.shift()
+    const ring = agent.recentIds
+    let ids = recentIdSets.get(ring)
+    if (ids === undefined) {
+      ids = new Set(ring)
+      recentIdSets.set(ring, ids)
+    }
+    if (ids.has(e.eventId)) return true
+    ring.push(e.eventId)
+    ids.add(e.eventId)
+    if (ring.length > RECENT_IDS) ids.delete(ring.shift()!)
     return false
   }
 
@@ -334,6 +349,21 @@ export class Pipeline {
   }
 }
 
+type Scored = { family: string; score: number; key: string; repeat: boolean }
+type OnParent = { detection: Detection; family: string; key: string }
+
+const NO_META: ProcessMeta = Object.freeze({})
+const NO_FAMILIES: ReadonlyMap<string, number> = new Map()
+const NO_DETECTIONS: Detection[] = []
+
+function fillContext(ctx: DetectorContext, agent: AgentProfile, peers: BlueprintProfile | undefined): DetectorContext {
+  ctx.ownEvents = agent.learned
+  ctx.ownHistoryMs = agent.learned > 0 ? agent.lastTs - agent.firstLearnedTs : 0
+  ctx.peerAgents = peers?.established ?? 0
+  ctx.peerEvents = peers?.learned ?? 0
+  return ctx
+}
+
 function contextOf(agent: AgentProfile, peers: BlueprintProfile | undefined): DetectorContext {
   return {
     ownEvents: agent.learned,
@@ -347,6 +377,12 @@ function contextOf(agent: AgentProfile, peers: BlueprintProfile | undefined): De
 export function riskEventId(agentId: string, from: RiskLevel, to: RiskLevel, cause: string): string {
   return createHash('sha256').update(`${agentId}\u0000${from}\u0000${to}\u0000${cause}`).digest('hex').slice(0, 32)
 }
+
+/**
+ * The ids of an agent's `recentIds` ring as a set, for lookups; kept beside the ring (which is what
+ * is persisted, plain JSON) and built from it on first use after a restore.
+ */
+const recentIdSets = new WeakMap<string[], Set<string>>()
 
 /** Alert keys remembered per agent for repeat suppression. */
 const KEPT_ALERT_KEYS = 32
