@@ -34,8 +34,11 @@ interface State {
   n: number
   /** Event time of the first learned event, ms; -1 before. */
   firstTs: number
-  /** Blueprint only: distinct agents that have ever been active in each hour of the week. */
-  hourAgents: number[]
+  /**
+   * Blueprint only: distinct agents that have ever been active in each hour of the week. Created on
+   * the first such agent, so that agents' own states do not carry 168 zeros; absent means all zeros.
+   */
+  hourAgents?: number[]
   /** Blueprint only: [start of the open hour, distinct agents active in it]. */
   now: [number, number]
   /** Own only: start of the hour in which this agent was last tallied in the blueprint's `now`. */
@@ -58,7 +61,7 @@ export const timeOfWeek: Detector<Cfg, State> = {
   family: 'timing',
   description: 'Activity in an hour of the week where the agent, and its peers, are normally silent.',
   config: Config,
-  init: () => ({ hours: new Array<number>(SLOTS).fill(0), n: 0, firstTs: -1, hourAgents: new Array<number>(SLOTS).fill(0), now: [-1, 0], counted: -1 }),
+  init: () => ({ hours: new Array<number>(SLOTS).fill(0), n: 0, firstTs: -1, now: [-1, 0], counted: -1 }),
 
   score(e, own, peers, cfg, ctx) {
     const h = hourOfWeek(e.ts)
@@ -77,11 +80,12 @@ export const timeOfWeek: Detector<Cfg, State> = {
 
     let peerEvidence = {}
     if (peerReady) {
-      const everAdoption = Math.min(1, peers.hourAgents[h] / ctx.peerAgents)
+      const everActive = peers.hourAgents?.[h] ?? 0
+      const everAdoption = Math.min(1, everActive / ctx.peerAgents)
       const others = othersNow(peers.now, own.counted, e.ts, HOUR)
       const nowAdoption = Math.min(1, others / Math.max(1, ctx.peerAgents - 1))
       score *= Math.min(peerDiscount(everAdoption, cfg.peerAdoptionQuiet), peerDiscount(nowAdoption, cfg.fleetNowQuiet))
-      peerEvidence = { peerAgents: ctx.peerAgents, peerAgentsEverActiveThisHour: peers.hourAgents[h], peerAgentsActiveNow: others }
+      peerEvidence = { peerAgents: ctx.peerAgents, peerAgentsEverActiveThisHour: everActive, peerAgentsActiveNow: others }
     }
     score = round(clamp01(score))
     if (score <= 0) return undefined
@@ -115,7 +119,7 @@ export const timeOfWeek: Detector<Cfg, State> = {
     peers.hours[h] += 1
     peers.n += 1
     if (peers.firstTs < 0 || e.ts < peers.firstTs) peers.firstTs = e.ts
-    if (firstAtHour) peers.hourAgents[h] += 1
+    if (firstAtHour) (peers.hourAgents ??= new Array<number>(SLOTS).fill(0))[h] += 1
     own.counted = tallyAgent(peers.now, own.counted, e.ts, HOUR)
   },
 }
