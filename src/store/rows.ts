@@ -11,7 +11,11 @@ export const chTime = (ms: number): string => new Date(ms).toISOString().replace
 export const fromChTime = (s: string): number => Date.parse(s.replace(' ', 'T') + 'Z')
 
 export function eventRow(e: AgentEvent, riskScore: number, learned: boolean, ingestedAt: number): Record<string, unknown> {
-  const common = {
+  // One object literal with every column, the same shape for both kinds: spreading a common part
+  // into per-kind literals cost ~4x more per event (on the hot path, once per event).
+  const tc = e.kind === 'tool_call' ? e : undefined
+  const si = e.kind === 'signin' ? e : undefined
+  return {
     event_id: e.eventId,
     kind: e.kind,
     time: chTime(e.ts),
@@ -26,42 +30,20 @@ export function eventRow(e: AgentEvent, riskScore: number, learned: boolean, ing
     learned,
     ingested_at: chTime(ingestedAt),
     raw: JSON.stringify(e, (k, v) => (k === 'ts' ? undefined : v)),
-  }
-  if (e.kind === 'tool_call') {
-    return {
-      ...common,
-      tool: e.tool,
-      resource: e.resource,
-      operation: e.operation,
-      sensitivity: e.sensitivity ?? 'internal',
-      outcome: e.outcome,
-      records: e.records ?? null,
-      bytes: e.bytes ?? null,
-      duration_ms: e.durationMs ?? null,
-      credential: '',
-      ip: '',
-      asn: null,
-      country: '',
-      location: '',
-      scopes: [],
-    }
-  }
-  return {
-    ...common,
-    tool: '',
+    tool: tc ? tc.tool : '',
     resource: e.resource,
-    operation: '',
-    sensitivity: '',
+    operation: tc ? tc.operation : '',
+    sensitivity: tc ? (tc.sensitivity ?? 'internal') : '',
     outcome: e.outcome,
-    records: null,
-    bytes: null,
-    duration_ms: null,
-    credential: e.credential,
-    ip: e.network.ip,
-    asn: e.network.asn ?? null,
-    country: e.network.country ?? '',
-    location: e.network.location ?? '',
-    scopes: e.scopes,
+    records: tc?.records ?? null,
+    bytes: tc?.bytes ?? null,
+    duration_ms: tc?.durationMs ?? null,
+    credential: si ? si.credential : '',
+    ip: si ? si.network.ip : '',
+    asn: si?.network.asn ?? null,
+    country: si?.network.country ?? '',
+    location: si?.network.location ?? '',
+    scopes: si ? si.scopes : [],
   }
 }
 
