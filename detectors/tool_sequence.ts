@@ -41,7 +41,19 @@ interface State {
   adopters: Counts
 }
 
-const keyOf = (from: string, to: string) => `${from} -> ${to}`
+/** The last key built: score and learn of one event ask for the same one. */
+let lastFrom = ''
+let lastTo = ''
+let lastKey = ' -> '
+
+function keyOf(from: string, to: string): string {
+  if (from !== lastFrom || to !== lastTo) {
+    lastFrom = from
+    lastTo = to
+    lastKey = `${from} -> ${to}`
+  }
+  return lastKey
+}
 
 /** The tool this call follows, if it continues the same task. */
 function previousTool(last: State['last'], ts: number, traceId: string | undefined, maxGapMs: number): string | undefined {

@@ -260,10 +260,10 @@ export class Pipeline {
       agent.partition = meta.partition
     }
     const ring = agent.recentIds
-    let ids = recentIdSets.get(ring)
+    let ids = (ring as RingWithSet)[RECENT_ID_SET]
     if (ids === undefined) {
       ids = new Set(ring)
-      recentIdSets.set(ring, ids)
+      Object.defineProperty(ring, RECENT_ID_SET, { value: ids, enumerable: false })
     }
     if (ids.has(e.eventId)) return true
     ring.push(e.eventId)
@@ -379,10 +379,12 @@ export function riskEventId(agentId: string, from: RiskLevel, to: RiskLevel, cau
 }
 
 /**
- * The ids of an agent's `recentIds` ring as a set, for lookups; kept beside the ring (which is what
- * is persisted, plain JSON) and built from it on first use after a restore.
+ * The ids of an agent's `recentIds` ring as a set, for lookups: attached to the ring array as a
+ * non-enumerable symbol property, invisible to JSON (the ring is what is persisted), and built from
+ * the ring on first use after a restore.
  */
-const recentIdSets = new WeakMap<string[], Set<string>>()
+const RECENT_ID_SET = Symbol('recentIds as a set')
+type RingWithSet = string[] & { [RECENT_ID_SET]?: Set<string> }
 
 /** Alert keys remembered per agent for repeat suppression. */
 const KEPT_ALERT_KEYS = 32

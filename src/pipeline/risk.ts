@@ -55,7 +55,12 @@ export const KEPT_EVENT_IDS = 20
 /** The agent's accumulated risk at event time `at`: noisy-OR of each family's decayed strongest finding. */
 export function scoreAt(state: RiskState, at: number, halfLifeMinutes: number): number {
   let keep = 1
-  for (const [score, ts] of Object.values(state.families)) keep *= 1 - decayed(score, ts, at, halfLifeMinutes)
+  // for-in visits the own keys in the order Object.values lists them, without building an array.
+  const families = state.families
+  for (const family in families) {
+    const [score, ts] = families[family]!
+    keep *= 1 - decayed(score, ts, at, halfLifeMinutes)
+  }
   return 1 - keep
 }
 
