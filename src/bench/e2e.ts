@@ -8,8 +8,8 @@
  *    every event's effects durable and its offset committed).
  * 2. Latency: fresh traffic (the fleet shifted by whole weeks) at half that rate, with probe events
  *    (a trained agent at risk level none reads a restricted resource it never used, at 03:00) mixed
- *    in; latency = from the start of the probe's send to its risk event arriving on the risk topic,
- *    read by a consumer in this process.
+ *    in; latency = from the start of the probe's send to the risk event it raised (the probe is its
+ *    latest triggering event) arriving on the risk topic, read by a consumer in this process.
  * ClickHouse rows written (store.rowsWritten) are sampled during the throughput phase.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -137,9 +137,11 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
         riskEventsRead++
         if (probeSentAt.size === 0 || !message.value) return
         const r = JSON.parse(message.value.toString('utf8')) as RiskEvent
-        for (const id of r.eventIds) {
-          const sent = probeSentAt.get(id)
-          if (sent === undefined) continue
+        // Only the risk event the probe itself raised: its triggering (latest) event. A later
+        // level change also lists the probe among its contributing events, seconds later.
+        const id = r.eventIds.at(-1)
+        const sent = id === undefined ? undefined : probeSentAt.get(id)
+        if (id !== undefined && sent !== undefined) {
           latenciesMs.push(at - sent)
           probeSentAt.delete(id)
         }
