@@ -165,6 +165,12 @@ function devopsBurst(ctx: DayContext, agent: SimAgent, start: number, calls: num
   const services = [...new Set(agent.actions.map((a) => a.resource.split('/').pop() ?? ''))]
   const service = rng.pick(services)
   const serviceBound = new Set(agent.actions.map((a) => a.resource))
+  // A pipeline fetches the service's secrets when it starts, not at random points of its day: an
+  // agent that reads a service's secrets at all reads them on every burst for that service.
+  const secrets = only ? undefined : agent.actions.find((a) => a.tool === 'secrets.read' && a.resource.endsWith(`/${service}`))
+  if (secrets) {
+    t = call(ctx, agent, t, traceId, undefined, (a) => a === secrets) + Math.round(rng.logNormal(3_000, 0.7))
+  }
   for (let i = 0; i < calls; i++) {
     t = ensureToken(ctx, agent, t, traceId)
     t = call(ctx, agent, t, traceId, undefined, (a) => (a.resource.endsWith(`/${service}`) || !serviceBound.has(a.resource)) && (!only || only(a)))

@@ -120,25 +120,40 @@ function ipIn(prefix: readonly [number, number], rng: Rng): string {
   return `${prefix[0]}.${prefix[1]}.${rng.int(0, 255)}.${rng.int(1, 254)}`
 }
 
-function expandActions(bp: Blueprint, rng: Rng): SimAction[] {
+/**
+ * The agent's actions with their draw weights. Weights follow a Zipf law over the blueprint's
+ * tools as this agent uses them (its favourite first), and a tool's weight is shared by the
+ * resources it is used on: a deploy pipeline runs the same steps for each service it owns, so the
+ * steps of a service are as familiar as the service. Drawing each (tool, resource) pair as its own
+ * Zipf rank would give a pair used on the agent's fourth service a weight of a few in ten thousand,
+ * so an agent would still be meeting its own everyday resources for the first time in its second
+ * week, which real agents, running the same few workflows all day, do not.
+ */
+function expandActions(bp: Blueprint, rng: Rng): { actions: SimAction[]; templateWeight: (exponent: number) => number[] } {
   const picks: Record<string, string[]> = {}
   for (const [name, pool] of Object.entries(bp.pools ?? {})) {
     picks[name] = rng.sample(pool.values, rng.int(pool.perAgent[0], pool.perAgent[1]))
   }
   const optionalShare = rng.between(bp.optionalShare[0], bp.optionalShare[1])
-  const core: SimAction[] = []
-  const optional: SimAction[] = []
+  const core: SimAction[][] = []
+  const optional: SimAction[][] = []
   for (const t of bp.actions) {
     if (!t.core && !rng.chance(optionalShare)) continue
     const placeholder = /\{(\w+)\}/.exec(t.resource)
     const resources = placeholder ? (picks[placeholder[1]] ?? []).map((v) => t.resource.replace(placeholder[0], v)) : [t.resource]
-    for (const resource of resources) {
-      const action: SimAction = { ...t, resource, typicalRecords: Math.max(1, Math.round(t.records * rng.logNormal(1, 0.4))) }
-      ;(t.core ? core : optional).push(action)
-    }
+    const typicalRecords = Math.max(1, Math.round(t.records * rng.logNormal(1, 0.4)))
+    const group = resources.map((resource): SimAction => ({ ...t, resource, typicalRecords }))
+    if (group.length) (t.core ? core : optional).push(group)
   }
-  // Core actions first so they get the largest Zipf weights; order within each group varies per agent.
-  return [...rng.shuffle(core), ...rng.shuffle(optional)]
+  // Core tools first so they get the largest Zipf weights; order within each group varies per agent.
+  const groups = [...rng.shuffle(core), ...rng.shuffle(optional)]
+  return {
+    actions: groups.flat(),
+    templateWeight: (exponent) => {
+      const zipf = zipfWeights(groups.length, exponent)
+      return groups.flatMap((g, rank) => g.map(() => zipf[rank] / g.length))
+    },
+  }
 }
 
 function withRollout(actions: SimAction[], weights: number[], rollout: ActionTemplate): { actions: SimAction[]; weights: number[] } {
@@ -185,8 +200,8 @@ export function addAgent(plan: FleetPlan, opts: NewAgentOptions): SimAgent {
     const pool = Array.from({ length: bp.userPoolSize }, (_, i) => `${bp.userPrefix}-${String(i + 1).padStart(4, '0')}`)
     users = rng.sample(pool, rng.int(bp.usersPerAgent[0], bp.usersPerAgent[1]))
   }
-  const actions = expandActions(bp, rng)
-  const actionWeights = zipfWeights(actions.length, rng.between(0.8, 1.4))
+  const { actions, templateWeight } = expandActions(bp, rng)
+  const actionWeights = templateWeight(rng.between(0.8, 1.4))
   const rollout = plan.rollouts.find((r) => r.kind === opts.kind)
   const rolled = rollout ? withRollout(actions, actionWeights, rollout.action) : undefined
   const ownerIndex = bp.kind === 'support' ? bp.networks.indexOf(home) : rng.int(0, bp.owners.length - 1)
