@@ -24,7 +24,7 @@ const Config = z
     minPeerAgents: z.number().int().min(1).default(3).describe('Peer agents needed before the blueprint baseline is used. Agents.'),
     peerAdoptionQuiet: z.number().min(0).max(1).default(0.2).describe('Fraction of peer agents serving a user at which serving that user counts as normal for the blueprint. 0-1.'),
     newUserBase: z.number().min(0).max(1).default(0.1).describe('Score of a never-served user before sensitivity. 0-1.'),
-    newUserSensitivity: z.number().min(0).max(1).default(0.55).describe('Added to a never-served user\'s score: x0.25 public .. x1 restricted. Score.'),
+    newUserSensitivity: z.number().min(0).max(1).default(0.55).describe('Added to a never-served user\'s score, times the squared sensitivity weight of the call: x0.06 public (and sign-ins), x0.25 internal, x0.64 confidential, x1 restricted. Score.'),
     strangerBoost: z.number().min(0).max(2).default(1).describe('Extra weight for a user none of the blueprint\'s peers has served, scaled by how rarely the blueprint meets new users (1 = up to twice the score). Factor.'),
     windowMinutes: z.number().positive().default(10).describe('Window in which spawns and denied or admin operations are counted. Minutes.'),
     minSpawnBurst: z.number().int().min(2).default(5).describe('Least new sub-agents of one parent in one window that can be a burst. Agents.'),
@@ -66,6 +66,13 @@ interface State {
   maxDepthSeen: number
 }
 
+/**
+ * Weight of what a never-served user's call touches, 0-1: the sensitivity weight squared, so a
+ * stranger on internal data stays weak evidence (0.25) while on confidential (0.64) or restricted
+ * (1) data it is telling; new users on everyday data are the normal life of an attended agent.
+ */
+const userDataWeight = (s: keyof typeof SENSITIVITY_WEIGHT) => SENSITIVITY_WEIGHT[s] * SENSITIVITY_WEIGHT[s]
+
 /** Per closed window, how much of a remembered worst window survives. */
 const MAX_DECAY = 0.98
 
@@ -96,8 +103,9 @@ export const delegation: Detector<Cfg, State> = {
     // Never-served user, weighted by what the call touches.
     const userId = e.onBehalfOf?.userId
     if (userId && countOf(own.users, userId) === 0 && (ownReady || peerReady)) {
-      const sensitivity = e.kind === 'tool_call' ? (e.sensitivity ?? 'internal') : 'internal'
-      const base = cfg.newUserBase + cfg.newUserSensitivity * SENSITIVITY_WEIGHT[sensitivity]
+      // A sign-in only obtains a token: it touches no data yet, so it weighs as public.
+      const sensitivity = e.kind === 'tool_call' ? (e.sensitivity ?? 'internal') : 'public'
+      const base = cfg.newUserBase + cfg.newUserSensitivity * userDataWeight(sensitivity)
       // An agent (or blueprint) that meets new users all the time is not surprised by one more.
       const basis = ownReady ? own : peers!
       const newUserRate = basis.newUsers / (basis.attended + 1)
@@ -174,7 +182,8 @@ export const delegation: Detector<Cfg, State> = {
   learn(e, own, peers, cfg) {
     const windowMs = cfg.windowMinutes * MINUTE
     const userId = e.onBehalfOf?.userId
-    if (userId) {
+    // Serving a user means acting on data for them; a sign-in for them does not make them known.
+    if (userId && e.kind === 'tool_call') {
       const newForAgent = countOf(own.users, userId) === 0
       bump(own.users, userId, e.ts, cfg.capacity)
       own.attended += 1

@@ -101,4 +101,16 @@ describe('delegation', () => {
     const h = new DetectorHarness(delegation).learnAll(steady)
     expect(h.score(toolCall(END, { agent: { blueprintId: undefined }, onBehalfOf: { userId: 'someone-new' }, sensitivity: 'restricted' }))?.score).toBeGreaterThanOrEqual(0.6)
   })
+  it('a new user on internal data stays below medium: attended agents meet new users in everyday work', () => {
+    const steady = spread(T0, 10 * DAY, 300, (ts, i) => toolCall(ts, { agent: { blueprintId: undefined }, onBehalfOf: { userId: `user-${i % 5}` } }))
+    const h = new DetectorHarness(delegation).learnAll(steady)
+    const f = h.score(toolCall(END, { agent: { blueprintId: undefined }, onBehalfOf: { userId: 'someone-new' }, sensitivity: 'internal' }))
+    expect(f?.score).toBeGreaterThan(0)
+    expect(f?.score).toBeLessThan(0.5)
+  })
+  it('a sign-in for a user does not make them known: their first call on restricted data still fires', () => {
+    const steady = spread(T0, 10 * DAY, 300, (ts, i) => toolCall(ts, { agent: { blueprintId: undefined }, onBehalfOf: { userId: `user-${i % 5}` } }))
+    const h = new DetectorHarness(delegation).learnAll([...steady, signin(END - MINUTE, { agent: { blueprintId: undefined }, onBehalfOf: { userId: 'someone-new' } })])
+    expect(h.score(toolCall(END, { agent: { blueprintId: undefined }, onBehalfOf: { userId: 'someone-new' }, sensitivity: 'restricted' }))?.score).toBeGreaterThanOrEqual(0.6)
+  })
 })
