@@ -10,6 +10,7 @@ import {
   type AgentProfile,
   type BlueprintProfile,
 } from './profiles.ts'
+import { RecentIdHashes } from './recent-ids.ts'
 
 export class Baselines {
   readonly agents = new Map<string, AgentProfile>()
@@ -59,8 +60,10 @@ export class Baselines {
     return { agents, blueprints }
   }
 
+  /** Take a profile as parsed from its saved JSON (any version saved before) into memory. */
   restoreAgent(p: AgentProfile): void {
     completeStates(p.states)
+    if (!(p.recentIds instanceof RecentIdHashes)) p.recentIds = RecentIdHashes.fromJSON(p.recentIds)
     p.risk.families ??= {}
     this.agents.set(p.agentId, p)
   }

@@ -5,6 +5,7 @@
 import type { Detection, RiskLevel } from '../../schemas/risk.ts'
 import type { AgentEvent } from '../../schemas/events.ts'
 import { DETECTORS } from '../../detectors/index.ts'
+import { RecentIdHashes } from './recent-ids.ts'
 
 /** Accumulated risk of one agent, decayed on event time. */
 export interface RiskState {
@@ -42,8 +43,8 @@ export interface AgentProfile {
   /** Detector name -> that detector's state. */
   states: Record<string, unknown>
   risk: RiskState
-  /** Last event ids processed, newest last: redeliveries within this window change nothing. */
-  recentIds: string[]
+  /** Hashes of the last event ids processed: redeliveries within this window change nothing. */
+  recentIds: RecentIdHashes
   /** Kafka partition the agent's events come from (events are keyed by agent id). */
   partition?: number
   /** Kafka high-water marks, `topic:partition` -> offset of the last message applied; older offsets are redeliveries. */
@@ -79,8 +80,6 @@ export const FLEET_KEYS = 2048
 /** Agents remembered per fleet key: enough to reach any sensible quorum. */
 export const FLEET_AGENTS_PER_KEY = 64
 
-/** How many event ids an agent remembers for dedupe. */
-export const RECENT_IDS = 64
 /** How many flagged events an agent keeps for confirm-safe. */
 export const FLAGGED_KEPT = 32
 
@@ -103,7 +102,7 @@ export function newAgentProfile(e: AgentEvent): AgentProfile {
     seen: 0,
     states,
     risk: emptyRisk(),
-    recentIds: [],
+    recentIds: new RecentIdHashes(),
     flagged: [],
     compromised: false,
   }

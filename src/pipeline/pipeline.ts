@@ -9,7 +9,7 @@ import type { Config } from '../../schemas/config.ts'
 import type { ActionName, Detection, RiskEvent, RiskLevel } from '../../schemas/risk.ts'
 import type { DetectorContext } from '../../detectors/index.ts'
 import { Baselines } from '../baselines/baselines.ts'
-import { FLAGGED_KEPT, RECENT_IDS, emptyRisk, type AgentProfile, type BlueprintProfile } from '../baselines/profiles.ts'
+import { FLAGGED_KEPT, emptyRisk, type AgentProfile, type BlueprintProfile } from '../baselines/profiles.ts'
 import { DetectorSettingsResolver } from './detector-settings.ts'
 import { absorb, combine, familyMaxima, levelOf, levelRank, nextLevel, scoreAt } from './risk.ts'
 import { quorum, recordSighting } from './fleet-change.ts'
@@ -259,17 +259,7 @@ export class Pipeline {
       offsets[key] = meta.offset
       agent.partition = meta.partition
     }
-    const ring = agent.recentIds
-    let ids = (ring as RingWithSet)[RECENT_ID_SET]
-    if (ids === undefined) {
-      ids = new Set(ring)
-      Object.defineProperty(ring, RECENT_ID_SET, { value: ids, enumerable: false })
-    }
-    if (ids.has(e.eventId)) return true
-    ring.push(e.eventId)
-    ids.add(e.eventId)
-    if (ring.length > RECENT_IDS) ids.delete(ring.shift()!)
-    return false
+    return agent.recentIds.seenOrRemember(e.eventId)
   }
 
   private refreshIdentity(agent: AgentProfile, e: AgentEvent): void {
@@ -377,14 +367,6 @@ function contextOf(agent: AgentProfile, peers: BlueprintProfile | undefined): De
 export function riskEventId(agentId: string, from: RiskLevel, to: RiskLevel, cause: string): string {
   return createHash('sha256').update(`${agentId}\u0000${from}\u0000${to}\u0000${cause}`).digest('hex').slice(0, 32)
 }
-
-/**
- * The ids of an agent's `recentIds` ring as a set, for lookups: attached to the ring array as a
- * non-enumerable symbol property, invisible to JSON (the ring is what is persisted), and built from
- * the ring on first use after a restore.
- */
-const RECENT_ID_SET = Symbol('recentIds as a set')
-type RingWithSet = string[] & { [RECENT_ID_SET]?: Set<string> }
 
 /** Alert keys remembered per agent for repeat suppression. */
 const KEPT_ALERT_KEYS = 32

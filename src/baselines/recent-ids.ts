@@ -1,0 +1,74 @@
+/**
+ * The last event ids an agent processed, for dedupe, as 53-bit hashes in a fixed ring: 64 slots of
+ * 8 bytes (one Float64Array) instead of 64 id strings and a set of them.
+ *
+ * Collisions: an event is taken for a redelivery only if its hash equals one of the 64 remembered
+ * hashes of the same agent. With a 53-bit hash that happens with probability at most
+ * 64 / 2^53 ≈ 7e-15 per event: at a million events per second, one event wrongly dropped every
+ * ~4,500 years. A redelivered id always hashes the same, so no duplicate gets through.
+ *
+ * In JSON the ring is a base64 string of its bytes (little-endian doubles, 684 characters) with the
+ * slot written next; a profile saved with the id strings themselves restores into the same ring.
+ */
+
+/** How many event ids an agent remembers for dedupe. */
+export const RECENT_IDS = 64
+
+/** A ring of event-id hashes; 0 marks an empty slot. Serialises to base64. */
+export class RecentIdHashes extends Float64Array {
+  /** Slot written by the next new id. */
+  next = 0
+
+  constructor() {
+    super(RECENT_IDS)
+  }
+
+  /** True when `eventId` is among the remembered ids; otherwise remembers it (evicting the oldest). */
+  seenOrRemember(eventId: string): boolean {
+    const h = idHash(eventId)
+    for (let i = 0; i < RECENT_IDS; i++) if (this[i] === h) return true
+    this[this.next] = h
+    this.next = (this.next + 1) % RECENT_IDS
+    return false
+  }
+
+  toJSON(): { hashes: string; next: number } {
+    return { hashes: Buffer.from(this.buffer, this.byteOffset, this.byteLength).toString('base64'), next: this.next }
+  }
+
+  /** The ring from its JSON, or from the id list (oldest first) of a profile saved before hashes. */
+  static fromJSON(saved: unknown): RecentIdHashes {
+    const ring = new RecentIdHashes()
+    if (Array.isArray(saved)) {
+      for (const id of saved.slice(-RECENT_IDS)) if (typeof id === 'string') ring.seenOrRemember(id)
+    } else if (isSavedRing(saved)) {
+      const bytes = Buffer.from(saved.hashes, 'base64')
+      if (bytes.length === ring.byteLength) {
+        new Uint8Array(ring.buffer).set(bytes)
+        ring.next = saved.next % RECENT_IDS
+      }
+    }
+    return ring
+  }
+}
+
+function isSavedRing(v: unknown): v is { hashes: string; next: number } {
+  return typeof v === 'object' && v !== null && typeof (v as { hashes?: unknown }).hashes === 'string' && Number.isInteger((v as { next?: unknown }).next)
+}
+
+/**
+ * cyrb53: a 53-bit string hash (two 32-bit multiply-xor lanes, mixed at the end), never 0 here so
+ * that 0 can mark an empty slot.
+ */
+export function idHash(s: string): number {
+  let h1 = 0xdeadbeef
+  let h2 = 0x41c6ce57
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 2654435761)
+    h2 = Math.imul(h2 ^ c, 1597334677)
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909)
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909)
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0) || 1
+}
