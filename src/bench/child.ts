@@ -53,7 +53,7 @@ async function childMain(): Promise<void> {
   const [task, json] = process.argv.slice(2)
   const options: unknown = JSON.parse(json ?? '{}')
   let result: unknown
-  if (task === 'memory') result = (await import('./memory.ts')).measureMemoryInProcess(options as never)
+  if (task === 'memory') result = await (await import('./memory.ts')).measureMemoryInProcess(options as never)
   else if (task === 'restore') result = await (await import('./restore.ts')).measureRestoreInProcess(options as never)
   else if (task === 'e2e') result = await (await import('./e2e.ts')).measureE2eInProcess(options as never)
   else throw new Error(`unknown bench task ${task}`)

@@ -24,9 +24,14 @@ export interface MemoryChildOptions {
 export interface MemoryChildResult {
   agents: number
   templates: number
-  /** Heap used after GC before and after the agents were added. Bytes. */
+  /**
+   * Memory held after GC before and after the agents were added: V8 heap used plus memory outside
+   * the heap held by ArrayBuffers (typed arrays longer than 64 bytes keep their bytes there). Bytes.
+   */
   heapBeforeBytes: number
   heapAfterBytes: number
+  /** Of heapAfterBytes - heapBeforeBytes, what is outside the V8 heap (ArrayBuffer contents). Bytes. */
+  arrayBufferBytes: number
   bytesPerAgent: number
   /** Wall time to clone and insert the agents. Milliseconds. */
   fillMs: number
@@ -34,12 +39,16 @@ export interface MemoryChildResult {
   jsonBytesByPart: Record<string, number>
 }
 
-function gcFully(): void {
+async function gcFully(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc
   if (!gc) throw new Error('the memory bench needs node --expose-gc')
-  // Twice: the first pass may only promote what the second frees.
-  gc()
-  gc()
+  // Twice: the first pass may only promote what the second frees. Then again after yielding, since
+  // the bytes of freed ArrayBuffers are released by tasks that run after the collection.
+  for (let round = 0; round < 3; round++) {
+    gc()
+    gc()
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
 }
 
 /** Mean serialised size of each part of a profile: where the bytes of hot state go. */
@@ -57,14 +66,15 @@ export function profileParts(profiles: readonly AgentProfile[]): Record<string, 
   return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, Math.round(v / Math.max(1, profiles.length))]))
 }
 
-export function measureMemoryInProcess(opts: MemoryChildOptions): MemoryChildResult {
+export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<MemoryChildResult> {
   const trained = trainedProfiles(benchFleet(opts.fleet))
   const parts = profileParts(trained)
   // Only the templates' JSON stays reachable from here on; training data is garbage.
   let cloner: ProfileCloner | undefined = new ProfileCloner(trained)
   trained.length = 0
-  gcFully()
-  const heapBeforeBytes = process.memoryUsage().heapUsed
+  await gcFully()
+  const before = process.memoryUsage()
+  const heapBeforeBytes = before.heapUsed + before.arrayBuffers
   const baselines = new Baselines()
   const began = performance.now()
   for (let i = 0; i < opts.agents; i++) {
@@ -73,8 +83,9 @@ export function measureMemoryInProcess(opts: MemoryChildOptions): MemoryChildRes
   const fillMs = performance.now() - began
   const count = cloner.templates
   cloner = undefined
-  gcFully()
-  const heapAfterBytes = process.memoryUsage().heapUsed
+  await gcFully()
+  const after = process.memoryUsage()
+  const heapAfterBytes = after.heapUsed + after.arrayBuffers
   if (baselines.agents.size !== opts.agents) throw new Error('agents lost')
   // The templates' JSON is freed above, so (after - before) undercounts by its size: ~25 KB x templates.
   return {
@@ -82,6 +93,7 @@ export function measureMemoryInProcess(opts: MemoryChildOptions): MemoryChildRes
     templates: count,
     heapBeforeBytes,
     heapAfterBytes,
+    arrayBufferBytes: after.arrayBuffers - before.arrayBuffers,
     bytesPerAgent: (heapAfterBytes - heapBeforeBytes) / opts.agents,
     fillMs,
     jsonBytesByPart: parts,
