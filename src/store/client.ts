@@ -11,6 +11,11 @@ export interface StoreClient {
   client: ClickHouseClient
   database: string
   embedded: boolean
+  /**
+   * The whole result of a query without parameters as text, for large reads (restore). Embedded,
+   * straight from chDB's result buffer: about twice as fast as the client's stream for tens of MB.
+   */
+  queryText(query: string, format: string): Promise<string>
   close(): Promise<void>
 }
 
@@ -23,12 +28,15 @@ export async function openStore(cfg: Config['store']): Promise<StoreClient> {
       // Batches are large; give a slow server time before calling it down. Milliseconds.
       request_timeout: 60_000,
     })
-    return { client, database: cfg.database, embedded: false, close: () => client.close() }
+    const queryText = async (query: string, format: string) => (await client.query({ query, format: format as 'TabSeparatedRaw' })).text()
+    return { client, database: cfg.database, embedded: false, queryText, close: () => client.close() }
   }
   // chDB binds one data folder per process; the import stays lazy so a server deployment never loads it.
   const dir = resolve(cfg.dataDir)
   mkdirSync(dir, { recursive: true })
   const { createChdbConnection } = await import('chdb/connection')
-  const client = createClient({ connection: createChdbConnection({ path: dir }) } as Parameters<typeof createClient>[0])
-  return { client, database: cfg.database, embedded: true, close: () => client.close() }
+  const connection = createChdbConnection({ path: dir })
+  const client = createClient({ connection } as Parameters<typeof createClient>[0])
+  const queryText = async (query: string, format: string) => (await connection.chdb.queryAsync(query, { format })).text()
+  return { client, database: cfg.database, embedded: true, queryText, close: () => client.close() }
 }

@@ -26,6 +26,9 @@ import {
 
 type Row = Record<string, unknown>
 
+/** Agents per restore query: bounds the text held at once (~10 KB of JSON per agent). */
+const RESTORE_PAGE_ROWS = 10_000
+
 /** Baseline rows serialised at one instant, waiting to be written (see `Store.baselineRows`). */
 export interface BaselineRows {
   agents: Row[]
@@ -150,14 +153,45 @@ export class Store {
 
   // ---- restore -------------------------------------------------------------------------------
 
-  /** Latest saved profile of every agent, or of the agents last seen on the given Kafka partitions. */
-  async loadAgents(partitions?: number[]): Promise<AgentProfile[]> {
-    const having = partitions ? 'HAVING argMax(kafka_partition, version) IN {partitions:Array(Int32)}' : ''
-    const rows = await this.select<{ state: string }>(
-      `SELECT argMax(state, version) AS state FROM ${this.db}.agent_baselines GROUP BY agent_id ${having}`,
-      partitions ? { partitions } : {},
+  /**
+   * Latest saved profile of every agent, or of the agents last seen on the given Kafka partitions.
+   * Read in pages of `RESTORE_PAGE_ROWS` agents along the sorting key (agent_id), the next page's
+   * query running while this page is parsed; each state arrives as raw text (TabSeparatedRaw: the
+   * JSON is neither escaped nor wrapped in another JSON document) and is parsed once.
+   */
+  async loadAgents(partitions?: number[], pageRows = RESTORE_PAGE_ROWS): Promise<AgentProfile[]> {
+    const wanted = partitions ? new Set(partitions) : undefined
+    const out: AgentProfile[] = []
+    let page = this.agentStatePage('', pageRows)
+    for (;;) {
+      const text = await page
+      if (text.length === 0) break
+      const lines = text.split('\n')
+      if (lines[lines.length - 1] === '') lines.pop()
+      const last = lines[lines.length - 1]!
+      const next = lines.length < pageRows ? undefined : this.agentStatePage(Buffer.from(last.slice(0, last.indexOf('\t')), 'hex').toString('utf8'), pageRows)
+      for (const line of lines) {
+        // hex(agent_id) \t kafka_partition \t state; JSON text holds no raw tab or newline.
+        const a = line.indexOf('\t')
+        const b = line.indexOf('\t', a + 1)
+        if (wanted && !wanted.has(Number(line.slice(a + 1, b)))) continue
+        out.push(JSON.parse(line.slice(b + 1)) as AgentProfile)
+      }
+      if (!next) break
+      page = next
+    }
+    return out
+  }
+
+  /** One page of latest agent states after `afterId`, as TabSeparatedRaw text. */
+  private agentStatePage(afterId: string, rows: number): Promise<string> {
+    // The id goes in as hex: no quoting to get wrong, whatever characters it holds.
+    const after = Buffer.from(afterId, 'utf8').toString('hex')
+    return this.ch.queryText(
+      `SELECT hex(agent_id), kafka_partition, state FROM ${this.db}.agent_baselines
+       WHERE agent_id > unhex('${after}') ORDER BY agent_id, version DESC LIMIT 1 BY agent_id LIMIT ${Math.max(1, Math.floor(rows))}`,
+      'TabSeparatedRaw',
     )
-    return rows.map((r) => JSON.parse(r.state) as AgentProfile)
   }
 
   async loadBlueprints(): Promise<BlueprintProfile[]> {
