@@ -88,8 +88,9 @@ export function addToLogHistogram(h: number[], x: number, step: number): void {
 }
 
 /** Upper edge, in log2(1 + x) units, of the bucket holding quantile q (0-1); -1 when empty. */
-export function logHistogramQuantile(h: readonly number[], q: number, step: number): number {
-  const total = h.reduce((a, b) => a + b, 0)
+export function logHistogramQuantile(h: ArrayLike<number>, q: number, step: number): number {
+  let total = 0
+  for (let i = 0; i < h.length; i++) total += h[i]!
   if (total === 0) return -1
   const target = q * total
   let seen = 0

@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { othersNow, peerDiscount, round, tallyAgent } from './scoring.ts'
 import { DAY, HOUR } from './time.ts'
 import { clamp01, hourOfWeek, type Detector } from './types.ts'
+import { uint32Counts, type Uint32Counts } from './packed.ts'
 
 const Config = z
   .object({
@@ -29,7 +30,7 @@ const SLOTS = 168
 
 interface State {
   /** Events per hour of the week. */
-  hours: number[]
+  hours: Uint32Counts
   /** Events learned. */
   n: number
   /** Event time of the first learned event, ms; -1 before. */
@@ -46,10 +47,10 @@ interface State {
 }
 
 /** Events in hour `h` plus half of each neighbour, so the edge of a working day is not off-hours. */
-const around = (hours: readonly number[], h: number) => hours[h] + 0.5 * (hours[(h + SLOTS - 1) % SLOTS] + hours[(h + 1) % SLOTS])
+const around = (hours: ArrayLike<number>, h: number) => hours[h] + 0.5 * (hours[(h + SLOTS - 1) % SLOTS] + hours[(h + 1) % SLOTS])
 
 /** Hours to the nearest usual hour (circular over the week); SLOTS/2 when none is usual. */
-function hoursToUsual(hours: readonly number[], n: number, h: number, share: number): number {
+function hoursToUsual(hours: ArrayLike<number>, n: number, h: number, share: number): number {
   for (let d = 0; d <= SLOTS / 2; d++) {
     if (hours[(h + d) % SLOTS] / n >= share || hours[(h - d + SLOTS) % SLOTS] / n >= share) return d
   }
@@ -61,7 +62,8 @@ export const timeOfWeek: Detector<Cfg, State> = {
   family: 'timing',
   description: 'Activity in an hour of the week where the agent, and its peers, are normally silent.',
   config: Config,
-  init: () => ({ hours: new Array<number>(SLOTS).fill(0), n: 0, firstTs: -1, now: [-1, 0], counted: -1 }),
+  init: () => ({ hours: uint32Counts(undefined, SLOTS), n: 0, firstTs: -1, now: [-1, 0], counted: -1 }),
+  revive: (s) => ({ ...s, hours: uint32Counts(s.hours, SLOTS) }),
 
   score(e, own, peers, cfg, ctx) {
     const h = hourOfWeek(e.ts)

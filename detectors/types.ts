@@ -8,8 +8,9 @@
  *   nothing to say). Deciding what counts as risk is the pipeline's job, not the detector's.
  * - `learn` folds an event into the baselines. The pipeline calls it only for events that were not
  *   flagged (scored below medium) and whose agent is not confirmed compromised.
- * - `State` must be plain JSON data (objects, arrays, numbers, strings, booleans): it is encoded
- *   to ClickHouse as is and restored on start.
+ * - `State` must encode to JSON (objects, arrays, numbers, strings, booleans, or objects with a
+ *   `toJSON` such as detectors/packed.ts's counts): it is encoded to ClickHouse as is and restored on
+ *   start, through `revive` when the in-memory layout differs from what JSON gives back.
  */
 import type { z } from 'zod'
 import type { AgentEvent } from '../schemas/events.ts'
@@ -80,6 +81,11 @@ export interface Detector<Cfg = any, State = any> {
   readonly config: z.ZodObject<any> & z.ZodType<Cfg>
   /** An empty baseline. */
   init(): State
+  /**
+   * The in-memory layout of a state parsed from JSON (e.g. plain arrays back into typed arrays). Must
+   * accept every layout saved before, and a state already revived. Absent: the JSON is the layout.
+   */
+  revive?(saved: State): State
   score(e: AgentEvent, own: State, peers: State | undefined, cfg: Cfg, ctx: DetectorContext): Finding | undefined
   learn(e: AgentEvent, own: State, peers: State | undefined, cfg: Cfg, ctx: DetectorContext): void
 }

@@ -18,6 +18,7 @@ import { z } from 'zod'
 import { addToLogHistogram, fromDoublings, histogramTotal, logHistogramQuantile, round } from './scoring.ts'
 import { DAY, HOUR } from './time.ts'
 import { SENSITIVITY_WEIGHT, hourOfWeek, type Detector } from './types.ts'
+import { uint16Counts, uint32Counts, type Uint16Counts, type Uint32Counts } from './packed.ts'
 
 const Config = z
   .object({
@@ -61,10 +62,10 @@ interface State {
   excessNow: Record<string, number>
   /** 168 x 3 moving averages of log2(1 + volume per hour) (per active agent for the blueprint). */
   slots: number[]
-  /** 168 hours folded into each slot. */
-  slotHours: number[]
+  /** Hours folded into each of the 168 slots (one a week). */
+  slotHours: Uint16Counts
   /** Histogram of how far closed hours exceeded their expectation (doublings, 0.5 per bucket). */
-  excess: number[]
+  excess: Uint32Counts
   /** tool -> [calls, largest log2(1 + records) of one call, largest log2(1 + bytes) of one call]. */
   sizes: Record<string, [number, number, number]>
   /** Tool calls learned. */
@@ -206,13 +207,13 @@ function noteSize(sizes: State['sizes'], tool: string, records: number | undefin
 }
 
 /** Residual histogram on a linear doublings scale (the residual already is a log). */
-function addToLogHistogramLinear(h: number[], doublings: number): void {
+function addToLogHistogramLinear(h: Uint32Counts, doublings: number): void {
   const i = Math.min(h.length - 1, Math.max(0, Math.floor(doublings / STEP)))
   h[i] += 1
 }
 
 /** 95th percentile of the residual histogram, doublings; 0 when empty. */
-function usualExcess(h: readonly number[]): number {
+function usualExcess(h: Uint32Counts): number {
   const q = logHistogramQuantile(h, 0.95, STEP)
   return q < 0 ? 0 : q
 }
@@ -252,12 +253,13 @@ export const volume: Detector<Cfg, State> = {
     countedHour: -1,
     excessNow: {},
     slots: zeros(SLOTS * M),
-    slotHours: zeros(SLOTS),
-    excess: zeros(RESIDUAL_BUCKETS),
+    slotHours: uint16Counts(undefined, SLOTS),
+    excess: uint32Counts(undefined, RESIDUAL_BUCKETS),
     sizes: {},
     calls: 0,
     firstTs: -1,
   }),
+  revive: (s) => ({ ...s, slotHours: uint16Counts(s.slotHours, SLOTS), excess: uint32Counts(s.excess, RESIDUAL_BUCKETS) }),
 
   score(e, own, peers, cfg, ctx) {
     if (e.kind !== 'tool_call') return undefined

@@ -115,10 +115,13 @@ export function newBlueprintProfile(blueprintId: string): BlueprintProfile {
 }
 
 /**
- * Fill in detector states missing from a restored profile (a detector added since it was saved), so
- * a new detector starts warm-up instead of crashing on old data.
+ * Detector states of a restored profile in their in-memory layout; states missing (a detector added
+ * since it was saved) are filled in, so a new detector starts warm-up instead of crashing on old data.
  */
 export function completeStates(states: Record<string, unknown>): Record<string, unknown> {
-  for (const d of DETECTORS) if (states[d.name] === undefined) states[d.name] = d.init()
+  for (const d of DETECTORS) {
+    const saved = states[d.name]
+    states[d.name] = saved === undefined ? d.init() : d.revive ? d.revive(saved) : saved
+  }
   return states
 }
