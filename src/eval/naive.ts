@@ -1,12 +1,15 @@
 /**
  * The naive reference detector the evaluation compares AgentWatch with: once an agent has three
  * days of history, alert on anything it has not done before (a resource, a tool, a sign-in ASN, an
- * hour of the week). No peers, no sensitivity, no decay: it shows what plain novelty costs in false
- * alerts. Its alerts are shaped like risk events (medium, from none) so one evaluation fits both.
+ * hour of the day, UTC). No peers, no sensitivity, no decay: it shows what plain novelty costs in
+ * false alerts. Its alerts are shaped like risk events (medium, from none) so one evaluation fits both.
+ *
+ * Hour of the day, not of the week: that is the rule as usually stated ("a first-seen hour"), and the
+ * stronger competitor. With 168 hours of the week, an agent active around the clock meets a new one
+ * every hour of its first two weeks, which would make the reference a straw man.
  */
 import type { AgentEvent, AgentEventInput } from '../../schemas/events.ts'
 import type { Detection, RiskEvent } from '../../schemas/risk.ts'
-import { hourOfWeek } from '../../detectors/types.ts'
 
 export interface NaiveOptions {
   /** History an agent needs before novelty alerts; measured from its first event. Days. Default 3. */
@@ -14,6 +17,7 @@ export interface NaiveOptions {
 }
 
 const DAY_MS = 86_400_000
+const HOUR_MS = 3_600_000
 export const NAIVE_DETECTOR = 'naive_first_seen'
 
 interface Seen {
@@ -37,8 +41,8 @@ export function naiveReference(events: Iterable<AgentEvent | AgentEventInput>, o
       agents.set(e.agent.id, seen)
     }
     const novel: [feature: string, value: string | number][] = []
-    const hour = hourOfWeek(ts)
-    if (!seen.hours.has(hour)) novel.push(['hour_of_week', hour])
+    const hour = hourOfDay(ts)
+    if (!seen.hours.has(hour)) novel.push(['hour_of_day', hour])
     if (e.kind === 'tool_call') {
       if (!seen.resources.has(e.resource)) novel.push(['resource', e.resource])
       if (!seen.tools.has(e.tool)) novel.push(['tool', e.tool])
@@ -82,4 +86,9 @@ function alertFor(e: AgentEvent | AgentEventInput, novel: [string, string | numb
   }
   if (e.agent.blueprintId) event.blueprintId = e.agent.blueprintId
   return event
+}
+
+/** UTC hour of the day, 0-23, of an epoch-ms time. */
+function hourOfDay(ts: number): number {
+  return Math.floor((((ts % DAY_MS) + DAY_MS) % DAY_MS) / HOUR_MS)
 }

@@ -41,16 +41,23 @@ describe('naiveReference', () => {
     const known = call(T0 + 7 * DAY + 10 * HOUR, 'sql://known')
     const novel = call(T0 + 7 * DAY + 11 * HOUR, 'sql://payroll')
     const alerts = naiveReference([...history, known, novel])
-    // The first week: every hour of days 3-6 is a first-seen hour of the week.
-    const late = alerts.filter((a) => Date.parse(a.time) >= T0 + 7 * DAY)
-    expect(late).toHaveLength(1)
+    // Every hour of the day is known after the first day: nothing but the new resource alerts.
+    expect(alerts).toHaveLength(1)
+    const late = alerts
     expect(late[0].eventIds).toEqual([novel.eventId])
     expect(late[0].riskLevel).toBe('medium')
     expect(late[0].previousRiskLevel).toBe('none')
     expect(late[0].detections.map((d) => d.evidence.feature)).toEqual(['resource'])
-    const early = alerts.filter((a) => Date.parse(a.time) < T0 + 7 * DAY)
-    expect(early.every((a) => Date.parse(a.time) >= T0 + 3 * DAY)).toBe(true)
-    expect(early.every((a) => a.detections.every((d) => d.evidence.feature === 'hour_of_week'))).toBe(true)
+  })
+
+  it('alerts on a first-seen hour of the day, not on a known hour of a new weekday', () => {
+    const office: AgentEventInput[] = []
+    for (let d = 0; d < 4; d++) for (let h = 9; h < 17; h++) office.push(call(T0 + d * DAY + h * HOUR, 'sql://known'))
+    const sameHourNewDay = call(T0 + 5 * DAY + 10 * HOUR, 'sql://known')
+    const night = call(T0 + 5 * DAY + 3 * HOUR + 60_000, 'sql://known')
+    const alerts = naiveReference([...office, night, sameHourNewDay])
+    expect(alerts.map((a) => a.eventIds)).toEqual([[night.eventId]])
+    expect(alerts[0].detections.map((d) => d.evidence)).toEqual([{ feature: 'hour_of_day', value: 3, historyDays: 4.8 }])
   })
 
   it('alerts on a first-seen sign-in ASN and tool', () => {
