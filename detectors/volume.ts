@@ -9,6 +9,12 @@
  *   because tools differ by orders of magnitude (an artifact push moves 100 MB as a matter of
  *   course, a CRM lookup two records): a bulk read far above anything the tool returned stands out.
  *
+ * An hour's records and bytes are also judged against what its mix of calls normally moves (the sum,
+ * over the hour's calls, of each tool's mean size): an hour with two artifact pushes where the same
+ * hour last week had none moves 100 MB as a matter of course. More calls than usual is the calls
+ * metric's finding, a call larger than usual the per-call size's; the hour's volume then only
+ * counts when its calls together move more than such calls do.
+ *
  * What counts is the excess over the blueprint's excess in the same hour (the median, over the other
  * agents active this hour, of how far each is above its own rhythm): when the peers surge together
  * (an incident night), a surge of this agent is no anomaly, while one peer's surge excuses nothing. A new agent (less than
@@ -54,6 +60,8 @@ interface State {
   hour: number
   /** Calls, records, bytes of the open window (for the blueprint: summed over its agents). */
   win: number[]
+  /** Own only: records and bytes the open window's calls usually move (sum of each call's tool mean size). */
+  mix: number[]
   /** Blueprint only: distinct agents active in the open window. */
   winAgents: number
   /** Own only: epoch hour in which this agent was last counted in the blueprint's winAgents. */
@@ -66,13 +74,19 @@ interface State {
   slotHours: Uint16Counts
   /** Histogram of how far closed hours exceeded their expectation (doublings, 0.5 per bucket). */
   excess: Uint32Counts
-  /** tool -> [calls, largest log2(1 + records) of one call, largest log2(1 + bytes) of one call]. */
-  sizes: Record<string, [number, number, number]>
+  /**
+   * tool -> [calls, largest log2(1 + records) of one call, largest log2(1 + bytes) of one call,
+   * mean records per call, mean bytes per call]. States saved before the means were kept have three
+   * entries; revive takes the largest call as the mean then.
+   */
+  sizes: Record<string, SizeEntry>
   /** Tool calls learned. */
   calls: number
   /** Event time of the first learned call, ms; -1 before. */
   firstTs: number
 }
+
+type SizeEntry = [number, number, number, number, number]
 
 const zeros = (n: number) => new Array<number>(n).fill(0)
 const log2p = (x: number) => Math.log2(1 + Math.max(0, x))
@@ -135,6 +149,7 @@ function rollTo(s: State, hour: number, cfg: Cfg, perAgent: boolean): void {
   medians.delete(s)
   s.hour = hour
   s.win = zeros(M)
+  s.mix = [0, 0]
   s.winAgents = 0
   s.excessNow = {}
 }
@@ -199,11 +214,39 @@ function noteSize(sizes: State['sizes'], tool: string, records: number | undefin
       for (const t of tools) if (sizes[t][0] < sizes[victim][0]) victim = t
       delete sizes[victim]
     }
-    entry = sizes[tool] = [0, 0, 0]
+    entry = sizes[tool] = [0, 0, 0, 0, 0]
   }
   entry[0] += 1
   if (records !== undefined) entry[1] = Math.max(entry[1], round(log2p(records), 3))
   if (bytes !== undefined) entry[2] = Math.max(entry[2], round(log2p(bytes), 3))
+  // Running means over all calls of the tool; a call without a count moved none.
+  entry[3] = round(entry[3] + ((records ?? 0) - entry[3]) / entry[0], 3)
+  entry[4] = round(entry[4] + ((bytes ?? 0) - entry[4]) / entry[0], 3)
+}
+
+/**
+ * Records (m = 1) or bytes (m = 2) one call of `tool` usually moves: the agent's mean once it knows
+ * the tool, else the blueprint's; 0 when neither knows it well enough (an unknown tool's volume is
+ * judged against the hour alone).
+ */
+function usualCallSize(own: State, peers: State | undefined, tool: string, m: number, cfg: Cfg, peerReady: boolean): number {
+  const mine = own.sizes[tool]
+  if (mine && mine[0] >= cfg.minCallsForSizes) return mine[m + 2]!
+  const theirs = peerReady ? peers?.sizes[tool] : undefined
+  if (theirs && theirs[0] >= cfg.minCallsForSizes) return theirs[m + 2]!
+  return 0
+}
+
+/** A saved size entry in the current layout: entries saved without means take the largest call as the mean. */
+function reviveSize(e: number[]): SizeEntry {
+  if (e.length >= 5) return e as SizeEntry
+  return [e[0]!, e[1]!, e[2]!, round(Math.pow(2, e[1]!) - 1, 3), round(Math.pow(2, e[2]!) - 1, 3)]
+}
+
+function reviveSizes(sizes: Record<string, number[]>): Record<string, SizeEntry> {
+  const out: Record<string, SizeEntry> = {}
+  for (const tool in sizes) out[tool] = reviveSize(sizes[tool]!)
+  return out
 }
 
 /** Residual histogram on a linear doublings scale (the residual already is a log). */
@@ -249,6 +292,7 @@ export const volume: Detector<Cfg, State> = {
   init: () => ({
     hour: -1,
     win: zeros(M),
+    mix: [0, 0],
     winAgents: 0,
     countedHour: -1,
     excessNow: {},
@@ -259,7 +303,13 @@ export const volume: Detector<Cfg, State> = {
     calls: 0,
     firstTs: -1,
   }),
-  revive: (s) => ({ ...s, slotHours: uint16Counts(s.slotHours, SLOTS), excess: uint32Counts(s.excess, RESIDUAL_BUCKETS) }),
+  revive: (s) => ({
+    ...s,
+    mix: s.mix ?? [0, 0],
+    sizes: reviveSizes(s.sizes),
+    slotHours: uint16Counts(s.slotHours, SLOTS),
+    excess: uint32Counts(s.excess, RESIDUAL_BUCKETS),
+  }),
 
   score(e, own, peers, cfg, ctx) {
     if (e.kind !== 'tool_call') return undefined
@@ -271,12 +321,15 @@ export const volume: Detector<Cfg, State> = {
     const records = e.records ?? 0
     const bytes = e.bytes ?? 0
     const sameHour = own.hour === hour
+    const peerSizesReady = ctx.peerAgents >= cfg.minPeerAgents
 
     // Per-hour surge against own rhythm, or the peers' per-agent rhythm for a new agent. Evidence is
     // written only for the finding returned; the loop keeps the metric and expectation behind it.
     let hourScore = 0
     let hourMetric = -1
     let hourExp = 0
+    /** Records or bytes this hour's calls usually move (log2 units); -1 for the calls metric. */
+    let hourMix = -1
     let tolerance = 0
     let fleetExcess = 0
     let othersActive = 0
@@ -293,7 +346,10 @@ export const volume: Detector<Cfg, State> = {
         const call = m === 0 ? 1 : m === 1 ? records : bytes
         const now = (sameHour ? own.win[m]! : 0) + call
         if (m > 0 && call === 0 && now === 0) continue
-        const exp = expected(basis, h, m, cfg.quietHourFloorDoublings) ?? activeMedian(basis, m)
+        let exp = expected(basis, h, m, cfg.quietHourFloorDoublings) ?? activeMedian(basis, m)
+        // What this hour's calls usually move, this one included.
+        const mix = m === 0 ? -1 : log2p((sameHour ? own.mix[m - 1]! : 0) + usualCallSize(own, peers, e.tool, m, cfg, peerSizesReady))
+        if (mix > exp) exp = mix
         const raw = log2p(now) - exp
         const over = raw - fleetExcess - tolerance
         const s = fromDoublings(over, cfg.halfScoreDoublings)
@@ -301,6 +357,7 @@ export const volume: Detector<Cfg, State> = {
           hourScore = s
           hourMetric = m
           hourExp = exp
+          hourMix = mix
         }
       }
     }
@@ -345,10 +402,12 @@ export const volume: Detector<Cfg, State> = {
     }
     const thisHour = (sameHour ? own.win[hourMetric]! : 0) + (hourMetric === 0 ? 1 : hourMetric === 1 ? records : bytes)
     const usualForThisHour = round(Math.pow(2, hourExp) - 1, 1)
+    const usualForTheseCalls = hourMix < 0 ? undefined : round(Math.pow(2, hourMix) - 1, 1)
+    const byMix = hourMix >= 0 && hourMix >= hourExp
     const baseline = ownReady ? 'own' : 'peers'
     const fleetExcessDoublings = round(fleetExcess, 2)
     const reason =
-      `${thisHour} ${METRICS[hourMetric]} this hour, against a usual ${usualForThisHour} for this hour of the week (${baseline} baseline)` +
+      `${thisHour} ${METRICS[hourMetric]} this hour, against a usual ${usualForThisHour} ${byMix ? 'for calls of these tools' : 'for this hour of the week'} (${baseline} baseline)` +
       (fleetExcessDoublings > 0 ? `; the peers are up ${round(Math.pow(2, fleetExcessDoublings), 1)}x too` : '')
     // Hourly surges through one tool across several agents are a blueprint change (a rollout, a
     // campaign); a single oversized call is judged on its own.
@@ -360,6 +419,7 @@ export const volume: Detector<Cfg, State> = {
         metric: METRICS[hourMetric],
         thisHour,
         usualForThisHour,
+        ...(usualForTheseCalls !== undefined ? { usualForTheseCalls } : {}),
         baseline,
         toleranceDoublings: round(tolerance, 2),
         fleetExcessDoublings,
@@ -371,7 +431,7 @@ export const volume: Detector<Cfg, State> = {
     }
   },
 
-  learn(e, own, peers, cfg) {
+  learn(e, own, peers, cfg, ctx) {
     if (e.kind !== 'tool_call') return
     const hour = Math.floor(e.ts / HOUR)
     const h = hourOfWeek(e.ts)
@@ -383,6 +443,9 @@ export const volume: Detector<Cfg, State> = {
       own.win[0] += 1
       own.win[1] += records
       own.win[2] += bytes
+      const peerSizesReady = ctx.peerAgents >= cfg.minPeerAgents
+      own.mix[0] += usualCallSize(own, peers, e.tool, 1, cfg, peerSizesReady)
+      own.mix[1] += usualCallSize(own, peers, e.tool, 2, cfg, peerSizesReady)
     }
     own.calls += 1
     noteSize(own.sizes, e.tool, e.records, e.bytes, cfg.sizeCapacity)

@@ -47,6 +47,12 @@ describe('volume', () => {
     const h = new DetectorHarness(volume).learnAll(spread(T0, 3 * DAY, 300, (ts) => toolCall(ts, { agent: { id: 'solo', blueprintId: undefined } })))
     expect(h.score(toolCall(T0 + 3 * DAY, { agent: { id: 'solo', blueprintId: undefined }, records: 10 }))).toBeUndefined()
   })
+  it('revives call sizes saved without means, taking the largest call as the mean', () => {
+    const saved = { ...volume.init(), sizes: { 'crm.lookup': [40, Math.log2(1 + 7), Math.log2(1 + 1023)] } }
+    const revived = volume.revive!(JSON.parse(JSON.stringify(saved)))
+    expect(revived.sizes['crm.lookup']).toEqual([40, 3, 10, 7, 1023])
+    expect(revived.mix).toEqual([0, 0])
+  })
 })
 
 describe('time_of_week', () => {
