@@ -1,10 +1,13 @@
 /**
- * Batched inserts into one table: rows queue in memory and go out as one INSERT when `flushRows`
- * wait or `flushMs` passed, whichever comes first. `flush()` resolves once every row queued before
- * the call is in ClickHouse; a failed insert keeps its rows and is retried with backoff, so nothing
- * is lost while the database is away (checkpoints wait meanwhile, offsets are not committed, and
- * once too many processed events wait for a checkpoint the sources stop consuming: backpressure).
+ * Batched inserts into one table: rows are encoded as they are written (one text line each, so the
+ * cost is spread over the events instead of falling on the flush) and go out as one INSERT when
+ * `flushRows` wait or `flushMs` passed, whichever comes first. `flush()` resolves once every row
+ * queued before the call is in ClickHouse; a failed insert keeps its rows and is retried with
+ * backoff, so nothing is lost while the database is away (checkpoints wait meanwhile, offsets are
+ * not committed, and once too many processed events wait for a checkpoint the sources stop
+ * consuming: backpressure).
  */
+import { Readable } from 'node:stream'
 import type { StoreClient } from './client.ts'
 import { log } from '../util/log.ts'
 
@@ -16,11 +19,23 @@ export interface BatchWriterOptions {
   maxBackoffMs?: number
 }
 
-export class BatchWriter<Row extends Record<string, unknown>> {
-  private queue: Row[] = []
+/** How a row becomes one line of the insert body. */
+export interface RowCodec<Row> {
+  format: 'JSONEachRow' | 'JSONCompactEachRow'
+  /** The columns each line holds, in order (JSONCompactEachRow); all of the table's otherwise. */
+  columns?: readonly string[]
+  encode(row: Row): string
+}
+
+/** Objects as JSONEachRow lines: column names are the keys. */
+export const jsonEachRow: RowCodec<Record<string, unknown>> = { format: 'JSONEachRow', encode: (row) => JSON.stringify(row) }
+
+export class BatchWriter<Row = Record<string, unknown>> {
+  private queue: string[] = []
   private inFlight: Promise<void> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
   private closed = false
+  private readonly insertQuery: string
   rowsWritten = 0
   failures = 0
 
@@ -28,14 +43,22 @@ export class BatchWriter<Row extends Record<string, unknown>> {
     private readonly store: StoreClient,
     readonly table: string,
     private readonly opts: BatchWriterOptions,
-  ) {}
+    private readonly codec: RowCodec<Row> = jsonEachRow as unknown as RowCodec<Row>,
+  ) {
+    const columns = codec.columns ? ` (${codec.columns.join(', ')})` : ''
+    // Embedded, ClickHouse shares the machine's cores with the service: parsing one body on one
+    // thread costs ~15% less CPU than the parallel parser's split and merge (measured on 40,000
+    // events rows). A server keeps its default.
+    const settings = store.embedded ? ' SETTINGS input_format_parallel_parsing = 0' : ''
+    this.insertQuery = `INSERT INTO ${store.database}.${table}${columns}${settings} FORMAT ${codec.format}`
+  }
 
   get pending(): number {
     return this.queue.length
   }
 
   write(row: Row): void {
-    this.queue.push(row)
+    this.queue.push(this.codec.encode(row))
     if (this.queue.length >= this.opts.flushRows) void this.flush().catch(() => {})
     else if (!this.timer && !this.closed) {
       this.timer = setTimeout(() => {
@@ -52,10 +75,10 @@ export class BatchWriter<Row extends Record<string, unknown>> {
       clearTimeout(this.timer)
       this.timer = undefined
     }
-    const rows = this.queue
+    const lines = this.queue
     this.queue = []
     // Inserts are chained so rows reach the table in the order they were written.
-    this.inFlight = this.inFlight.then(() => (rows.length ? this.insertWithRetry(rows) : undefined))
+    this.inFlight = this.inFlight.then(() => (lines.length ? this.insertWithRetry(lines) : undefined))
     return this.inFlight
   }
 
@@ -64,18 +87,21 @@ export class BatchWriter<Row extends Record<string, unknown>> {
     await this.flush()
   }
 
-  private async insertWithRetry(rows: Row[]): Promise<void> {
+  private async insertWithRetry(lines: string[]): Promise<void> {
+    const body = Buffer.from(lines.join('\n'), 'utf8')
     let delay = this.opts.backoffMs ?? 100
     const max = this.opts.maxBackoffMs ?? 10_000
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.store.client.insert({ table: `${this.store.database}.${this.table}`, values: rows, format: 'JSONEachRow' })
-        this.rowsWritten += rows.length
+        const result = await this.store.client.exec({ query: this.insertQuery, values: Readable.from([body], { objectMode: false }) })
+        // Nothing to read, but a server's response must be consumed to free its connection.
+        for await (const _ of result.stream) void _
+        this.rowsWritten += lines.length
         return
       } catch (err) {
         this.failures++
         if (this.closed && attempt >= 3) throw err
-        log.warn({ table: this.table, rows: rows.length, attempt, err: (err as Error).message }, 'insert failed; retrying')
+        log.warn({ table: this.table, rows: lines.length, attempt, err: (err as Error).message }, 'insert failed; retrying')
         await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay))
         delay = Math.min(max, delay * 2)
       }

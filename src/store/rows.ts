@@ -10,41 +10,65 @@ export const chTime = (ms: number): string => new Date(ms).toISOString().replace
 /** Epoch ms from a DateTime64(3, 'UTC') value as ClickHouse returns it in JSON. */
 export const fromChTime = (s: string): number => Date.parse(s.replace(' ', 'T') + 'Z')
 
-export function eventRow(e: AgentEvent, riskScore: number, learned: boolean, ingestedAt: number): Record<string, unknown> {
-  // One object literal with every column, the same shape for both kinds: spreading a common part
-  // into per-kind literals cost ~4x more per event (on the hot path, once per event).
+/** Columns of the events table in the order `eventLine` writes them. */
+export const EVENT_COLUMNS = [
+  'event_id', 'kind', 'time', 'tenant_id', 'agent_id', 'blueprint_id', 'owner_id', 'parent_id', 'obo_user', 'trace_id',
+  'risk_score', 'learned', 'ingested_at', 'raw', 'tool', 'resource', 'operation', 'sensitivity', 'outcome', 'records',
+  'bytes', 'duration_ms', 'credential', 'ip', 'asn', 'country', 'location', 'scopes',
+] as const
+
+/**
+ * The events row as one JSONCompactEachRow line (`EVENT_COLUMNS`), the same shape for both kinds.
+ * Once per event on the hot path: one native `JSON.stringify` of an array (an object per row that
+ * the client stringified again cost ~3x more), and `raw` cut from the event's own JSON instead of
+ * a replacer call per key.
+ * `ingestedAt` is the DateTime64 text (`chTime`), shared by the events written in one millisecond.
+ */
+export function eventLine(e: AgentEvent, riskScore: number, learned: boolean, ingestedAt: string): string {
   const tc = e.kind === 'tool_call' ? e : undefined
   const si = e.kind === 'signin' ? e : undefined
-  return {
-    event_id: e.eventId,
-    kind: e.kind,
-    time: chTime(e.ts),
-    tenant_id: e.tenantId,
-    agent_id: e.agent.id,
-    blueprint_id: e.agent.blueprintId ?? '',
-    owner_id: e.agent.ownerId ?? '',
-    parent_id: e.agent.parentId ?? '',
-    obo_user: e.onBehalfOf?.userId ?? '',
-    trace_id: e.traceId ?? '',
-    risk_score: riskScore,
+  return JSON.stringify([
+    e.eventId,
+    e.kind,
+    chTime(e.ts),
+    e.tenantId,
+    e.agent.id,
+    e.agent.blueprintId ?? '',
+    e.agent.ownerId ?? '',
+    e.agent.parentId ?? '',
+    e.onBehalfOf?.userId ?? '',
+    e.traceId ?? '',
+    riskScore,
     learned,
-    ingested_at: chTime(ingestedAt),
-    raw: JSON.stringify(e, (k, v) => (k === 'ts' ? undefined : v)),
-    tool: tc ? tc.tool : '',
-    resource: e.resource,
-    operation: tc ? tc.operation : '',
-    sensitivity: tc ? (tc.sensitivity ?? 'internal') : '',
-    outcome: e.outcome,
-    records: tc?.records ?? null,
-    bytes: tc?.bytes ?? null,
-    duration_ms: tc?.durationMs ?? null,
-    credential: si ? si.credential : '',
-    ip: si ? si.network.ip : '',
-    asn: si?.network.asn ?? null,
-    country: si?.network.country ?? '',
-    location: si?.network.location ?? '',
-    scopes: si ? si.scopes : [],
-  }
+    ingestedAt,
+    rawJson(e),
+    tc ? tc.tool : '',
+    e.resource,
+    tc ? tc.operation : '',
+    tc ? (tc.sensitivity ?? 'internal') : '',
+    e.outcome,
+    tc?.records ?? null,
+    tc?.bytes ?? null,
+    tc?.durationMs ?? null,
+    si ? si.credential : '',
+    si ? si.network.ip : '',
+    si?.network.asn ?? null,
+    si?.network.country ?? '',
+    si?.network.location ?? '',
+    si ? si.scopes : [],
+  ])
+}
+
+/**
+ * The event as JSON without `ts` (the `raw` column). The decoder adds `ts` as the event's last key,
+ * so its JSON ends in `,"ts":<digits>}` (that text cannot occur unescaped inside a string value);
+ * anything else takes the replacer.
+ */
+function rawJson(e: AgentEvent): string {
+  const json = JSON.stringify(e)
+  const at = json.lastIndexOf(',"ts":')
+  if (at > 0 && json.length - at - 7 === String(e.ts).length && json.charCodeAt(json.length - 1) === 125) return json.slice(0, at) + '}'
+  return JSON.stringify(e, (k, v) => (k === 'ts' ? undefined : v))
 }
 
 export function riskRow(r: RiskEvent): Record<string, unknown> {

@@ -19,7 +19,8 @@ import {
   chTime,
   deadLetterRow,
   enforcementRow,
-  eventRow,
+  EVENT_COLUMNS,
+  eventLine,
   fromChTime,
   riskRow,
 } from './rows.ts'
@@ -36,8 +37,8 @@ export interface BaselineRows {
 }
 
 export class Store {
-  readonly events: BatchWriter<Row>
-  private readonly writers: BatchWriter<Row>[]
+  readonly events: BatchWriter<string>
+  private readonly writers: (BatchWriter<Row> | BatchWriter<string>)[]
   private readonly deadLetterWriter: BatchWriter<Row>
   private readonly riskWriter: BatchWriter<Row>
   private readonly agentWriter: BatchWriter<Row>
@@ -50,7 +51,8 @@ export class Store {
   private constructor(readonly ch: StoreClient, cfg: Config['store']) {
     const opts = { flushRows: cfg.flushRows, flushMs: cfg.flushMs }
     const w = (table: string) => new BatchWriter<Row>(ch, table, opts)
-    this.events = w('events')
+    // Events rows arrive already encoded (`eventLine`, one per event on the hot path).
+    this.events = new BatchWriter<string>(ch, 'events', opts, { format: 'JSONCompactEachRow', columns: EVENT_COLUMNS, encode: (line) => line })
     this.deadLetterWriter = w('dead_letters')
     this.riskWriter = w('risk_events')
     this.agentWriter = w('agent_baselines')
@@ -71,8 +73,16 @@ export class Store {
   }
 
   writeEvent(e: AgentEvent, riskScore: number, learned: boolean): void {
-    this.events.write(eventRow(e, riskScore, learned, Date.now()))
+    const now = Date.now()
+    // Many events share a millisecond: format its DateTime64 text once.
+    if (now !== this.ingestedAtMs) {
+      this.ingestedAtMs = now
+      this.ingestedAtText = chTime(now)
+    }
+    this.events.write(eventLine(e, riskScore, learned, this.ingestedAtText))
   }
+  private ingestedAtMs = -1
+  private ingestedAtText = ''
 
   readonly riskSink: Sink<RiskEvent> = {
     name: 'clickhouse.risk_events',
