@@ -5,29 +5,53 @@ import type { AgentProfile, BlueprintProfile } from '../baselines/profiles.ts'
 import type { DeadLetter } from '../sinks/types.ts'
 import type { EnforcementChange } from '../enforcement/types.ts'
 
-/** DateTime64(3, 'UTC') literal from epoch ms. */
-export const chTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
+/**
+ * DateTime64(3, 'UTC') literal from epoch ms: `YYYY-MM-DD hh:mm:ss.mmm`, what
+ * `new Date(ms).toISOString()` writes with a space for the T and no Z. Once per event on the hot
+ * path, so the date part is kept per day and the time of day is arithmetic (~10x cheaper than
+ * through a Date and two replaces).
+ */
+export function chTime(ms: number): string {
+  const day = Math.floor(ms / 86_400_000)
+  if (day !== cachedDay) {
+    const iso = new Date(day * 86_400_000).toISOString()
+    // Years beyond 9999 or before 0 are written with a sign and six digits; keep the general form.
+    if (iso.length !== 24) return new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
+    cachedDay = day
+    cachedDate = iso.slice(0, 11).replace('T', ' ')
+  }
+  const inDay = ms - day * 86_400_000
+  const h = Math.floor(inDay / 3_600_000)
+  const m = Math.floor(inDay / 60_000) % 60
+  const sec = Math.floor(inDay / 1000) % 60
+  const milli = inDay % 1000
+  return `${cachedDate}${h < 10 ? '0' : ''}${h}:${m < 10 ? '0' : ''}${m}:${sec < 10 ? '0' : ''}${sec}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}`
+}
+let cachedDay = Number.NaN
+let cachedDate = ''
 /** Epoch ms from a DateTime64(3, 'UTC') value as ClickHouse returns it in JSON. */
 export const fromChTime = (s: string): number => Date.parse(s.replace(' ', 'T') + 'Z')
 
-/** Columns of the events table in the order `eventLine` writes them. */
+/** Columns of the events table in the order `eventLine` writes them (`raw` last, see there). */
 export const EVENT_COLUMNS = [
   'event_id', 'kind', 'time', 'tenant_id', 'agent_id', 'blueprint_id', 'owner_id', 'parent_id', 'obo_user', 'trace_id',
-  'risk_score', 'learned', 'ingested_at', 'raw', 'tool', 'resource', 'operation', 'sensitivity', 'outcome', 'records',
-  'bytes', 'duration_ms', 'credential', 'ip', 'asn', 'country', 'location', 'scopes',
+  'risk_score', 'learned', 'ingested_at', 'tool', 'resource', 'operation', 'sensitivity', 'outcome', 'records',
+  'bytes', 'duration_ms', 'credential', 'ip', 'asn', 'country', 'location', 'scopes', 'raw',
 ] as const
 
 /**
  * The events row as one JSONCompactEachRow line (`EVENT_COLUMNS`), the same shape for both kinds.
- * Once per event on the hot path: one native `JSON.stringify` of an array (an object per row that
- * the client stringified again cost ~3x more), and `raw` cut from the event's own JSON instead of
- * a replacer call per key.
+ * Once per event on the hot path, so: one native `JSON.stringify` of an array (an object per row
+ * that the client stringified again cost ~3x more), and `raw` appended as the event's own JSON
+ * object rather than as a string holding it, which would escape every quote of ~400 bytes again;
+ * the insert reads that object into the String column as its text
+ * (`input_format_json_read_objects_as_strings`, see batch-writer.ts).
  * `ingestedAt` is the DateTime64 text (`chTime`), shared by the events written in one millisecond.
  */
 export function eventLine(e: AgentEvent, riskScore: number, learned: boolean, ingestedAt: string): string {
   const tc = e.kind === 'tool_call' ? e : undefined
   const si = e.kind === 'signin' ? e : undefined
-  return JSON.stringify([
+  const head = JSON.stringify([
     e.eventId,
     e.kind,
     chTime(e.ts),
@@ -41,7 +65,6 @@ export function eventLine(e: AgentEvent, riskScore: number, learned: boolean, in
     riskScore,
     learned,
     ingestedAt,
-    rawJson(e),
     tc ? tc.tool : '',
     e.resource,
     tc ? tc.operation : '',
@@ -57,6 +80,7 @@ export function eventLine(e: AgentEvent, riskScore: number, learned: boolean, in
     si?.network.location ?? '',
     si ? si.scopes : [],
   ])
+  return `${head.slice(0, -1)},${rawJson(e)}]`
 }
 
 /**

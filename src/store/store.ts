@@ -52,7 +52,13 @@ export class Store {
     const opts = { flushRows: cfg.flushRows, flushMs: cfg.flushMs }
     const w = (table: string) => new BatchWriter<Row>(ch, table, opts)
     // Events rows arrive already encoded (`eventLine`, one per event on the hot path).
-    this.events = new BatchWriter<string>(ch, 'events', opts, { format: 'JSONCompactEachRow', columns: EVENT_COLUMNS, encode: (line) => line })
+    this.events = new BatchWriter<string>(ch, 'events', opts, {
+      format: 'JSONCompactEachRow',
+      columns: EVENT_COLUMNS,
+      // `raw` comes as a JSON object; it is stored as that object's text.
+      settings: ['input_format_json_read_objects_as_strings = 1'],
+      encode: (line) => line,
+    })
     this.deadLetterWriter = w('dead_letters')
     this.riskWriter = w('risk_events')
     this.agentWriter = w('agent_baselines')

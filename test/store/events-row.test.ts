@@ -75,4 +75,17 @@ describe('events rows', () => {
     expect(written).toEqual(reference)
     expect(store.rowsWritten.events).toBe(events.length)
   })
+
+  it('write DateTime64 text exactly as the Date form does', () => {
+    const viaDate = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
+    const edges = [0, -1, 1, 86_399_999, 86_400_000, -86_400_000, -86_400_001, Date.parse('2026-03-02T09:15:00.000Z'), Date.parse('1969-12-31T23:59:59.999Z'), 253_402_300_799_999, 253_402_300_800_000, -62_167_219_200_001]
+    for (const ms of edges) expect(chTime(ms)).toBe(viaDate(ms))
+    let seed = 7
+    const next = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648)
+    for (let i = 0; i < 100_000; i++) {
+      // Mostly nearby times (the cached day), sometimes anywhere from 1900 to 2200.
+      const ms = i % 10 === 0 ? Math.floor(-2_208_988_800_000 + next() * 9_467_280_000_000) : Math.floor(1_772_000_000_000 + next() * 200_000_000)
+      expect(chTime(ms)).toBe(viaDate(ms))
+    }
+  })
 })
