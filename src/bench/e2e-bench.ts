@@ -15,6 +15,8 @@ export const E2E_TARGET_P99_MS = 25
 
 export interface E2eBenchOptions {
   fleet: FleetSize
+  /** The throughput phase produces the fleet this many times (copies shifted by whole weeks). */
+  throughputCopies: number
   runs: number
   latencySeconds: number
   probesPerSecond: number
@@ -33,7 +35,7 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eRuns> {
   try {
     for (let run = 0; run < opts.runs; run++) {
       const tag = `${Date.now().toString(36)}-${run}`
-      const childOpts: E2eChildOptions = { brokers: broker.brokers, fleet: opts.fleet, latencySeconds: opts.latencySeconds, probesPerSecond: opts.probesPerSecond, partitions: 6, tag }
+      const childOpts: E2eChildOptions = { brokers: broker.brokers, fleet: opts.fleet, throughputCopies: opts.throughputCopies, latencySeconds: opts.latencySeconds, probesPerSecond: opts.probesPerSecond, partitions: 6, tag }
       // error level: the log notifier writes a warning per risk event, thousands per run.
       const out = await runInChild<E2eChildResult>('e2e', childOpts, { timeoutMs: 600_000, env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' } })
       if (out.ok) results.push(out.result)
@@ -46,7 +48,8 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eRuns> {
   const section: BenchSection = {
     figures: [
       figure('e2e.sustained_eps', 'sustained, produce -> committed (lag 0)', 'events/s', results.map((r) => r.sustainedEps), { target: { op: '>=', value: E2E_TARGET_EPS } }),
-      figure('e2e.produce_eps', 'producer alone (same process)', 'events/s', results.map((r) => r.produceEps)),
+      figure('e2e.steady_eps', 'steady, 10% -> 90% of events committed', 'events/s', results.map((r) => r.steadyEps).filter(Number.isFinite)),
+      figure('e2e.produce_eps', `producer (${results[0]?.producer ?? '-'}, bench process)`, 'events/s', results.map((r) => r.produceEps)),
       figure('e2e.half_load_eps', 'half-load phase, achieved rate', 'events/s', results.map((r) => r.latencyAchievedEps)),
       figure('e2e.p50_ms', 'produce -> risk event p50, half load', 'ms', results.map((r) => r.p50Ms).filter(Number.isFinite)),
       figure('e2e.p99_ms', 'produce -> risk event p99, half load', 'ms', results.map((r) => r.p99Ms).filter(Number.isFinite), { target: { op: '<=', value: E2E_TARGET_P99_MS } }),
@@ -54,6 +57,8 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eRuns> {
     details: {
       broker: broker.started ? 'started by the bench (scripts/kafka.sh)' : `KAFKA_BROKERS=${broker.brokers.join(',')}`,
       fleet: opts.fleet,
+      throughputCopies: opts.throughputCopies,
+      producer: results[0]?.producer,
       latencySeconds: opts.latencySeconds,
       probesPerSecond: opts.probesPerSecond,
       pooledLatencyMs: { probes: pooled.length, p50: percentile(pooled, 50), p99: percentile(pooled, 99), max: percentile(pooled, 100) },

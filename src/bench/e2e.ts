@@ -1,33 +1,41 @@
 /**
  * End to end through a real Kafka broker and embedded ClickHouse: the service as `serve` builds it
- * (KafkaSource, Kafka sinks, chDB store) runs in this process with its own topics, consumer group
- * and data folder.
+ * (KafkaSource, Kafka sinks, chDB store) runs in a process of its own (e2e-service.ts) with its own
+ * topics, consumer group and data folder; this process generates the load (load-producer.ts) and
+ * measures, as the producers and subscribers of a deployment would, without taking the service's
+ * event loop.
  *
- * 1. Throughput: pre-serialised simulator events are produced as fast as the producer goes, while
- *    the service consumes; sustained rate = events / (first send -> consumer group lag zero, i.e.
- *    every event's effects durable and its offset committed).
- * 2. Latency: fresh traffic (the fleet shifted by whole weeks) at half that rate, with probe events
- *    (a trained agent at risk level none reads a restricted resource it never used, at 03:00) mixed
- *    in; latency = from the start of the probe's send to the risk event it raised (the probe is its
- *    latest triggering event) arriving on the risk topic, read by a consumer in this process.
- * ClickHouse rows written (store.rowsWritten) are sampled during the throughput phase.
+ * 1. Throughput: pre-serialised simulator events (the fleet, then copies shifted by whole weeks)
+ *    are produced as fast as the producer goes, while the service consumes; sustained rate =
+ *    events / (first send -> consumer group lag zero, i.e. every event's effects durable and its
+ *    offset committed). The steady rate between 10% and 90% of the events committed is reported
+ *    too: it leaves out the start and the last checkpoint interval.
+ * 2. Latency: fresh traffic (shifted further) at half that rate, with probe events (a trained agent
+ *    at risk level none reads a restricted resource it never used, at 03:00) mixed in; latency =
+ *    from the probe's send to the risk event it raised (the probe is its latest triggering event)
+ *    arriving on the risk topic, read by a consumer in this process.
+ * ClickHouse rows written (the service's store.rowsWritten) are sampled during the throughput phase.
  */
+import { fork, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
-import { Kafka, Partitioners, logLevel, type Message, type Producer } from 'kafkajs'
+import { fileURLToPath } from 'node:url'
+import { Kafka, logLevel } from 'kafkajs'
 import type { AgentEventInput } from '../../schemas/events.ts'
 import type { RiskEvent } from '../../schemas/risk.ts'
-import { validateConfig } from '../config/load.ts'
-import { createService } from '../service.ts'
-import { createKafkaSinks } from '../sinks/kafka.ts'
-import { KafkaSource } from '../sources/kafka.ts'
-import { agentsOf, benchFleet, DAY_MS, probeEvent, shiftedCopy, type FleetSize } from './data.ts'
+import type { E2eServiceOptions } from './e2e-service.ts'
+import { hasKcat, kafkajsProducer, kcatProducer, type LoadMessage, type LoadProducer } from './load-producer.ts'
+import { agentsOf, benchFleet, probeEvent, shiftedCopy, type FleetSize } from './data.ts'
 import { percentile, perSecond, sleep } from './stats.ts'
+
+const SERVICE = fileURLToPath(new URL('./e2e-service.ts', import.meta.url))
 
 export interface E2eChildOptions {
   brokers: string[]
   fleet: FleetSize
+  /** The throughput phase produces the fleet this many times (copies shifted by whole weeks). */
+  throughputCopies: number
   /** Length of the half-load latency phase. Seconds. */
   latencySeconds: number
   /** Probe events per second during the latency phase. */
@@ -45,6 +53,8 @@ export interface RowsSample {
 }
 
 export interface E2eChildResult {
+  /** kcat or kafkajs. */
+  producer: string
   events: number
   /** Time to hand every event to the broker (acks from the leader). Milliseconds. */
   produceMs: number
@@ -52,6 +62,8 @@ export interface E2eChildResult {
   /** First send until every event is committed by the service's group. Milliseconds. */
   drainMs: number
   sustainedEps: number
+  /** Rate between 10% and 90% of the events committed. Events per second. */
+  steadyEps: number
   /** ClickHouse rows written per table during the throughput phase, per second. */
   rowsPerSecond: Record<string, number>
   samples: RowsSample[]
@@ -64,6 +76,12 @@ export interface E2eChildResult {
   latenciesMs: number[]
   p50Ms: number
   p99Ms: number
+  /** Produce -> the service decided (risk event's detectedAt), wall clock, ms. */
+  inboundP50Ms: number
+  inboundP99Ms: number
+  /** Decided -> read from the risk topic, wall clock, ms. */
+  outboundP50Ms: number
+  outboundP99Ms: number
   riskEventsRead: number
 }
 
@@ -75,23 +93,53 @@ const topicNames = (tag: string) => ({
   deadLetter: `bench-${tag}.dead-letter`,
 })
 
-function toMessages(events: readonly AgentEventInput[], topics: { signins: string; toolCalls: string }): { topic: string; message: Message }[] {
-  return events.map((e) => ({
-    topic: e.kind === 'signin' ? topics.signins : topics.toolCalls,
-    message: { key: e.agent.id, value: Buffer.from(JSON.stringify(e), 'utf8') },
-  }))
+function toMessages(events: readonly AgentEventInput[], topics: { signins: string; toolCalls: string }): LoadMessage[] {
+  return events.map((e) => ({ topic: e.kind === 'signin' ? topics.signins : topics.toolCalls, key: e.agent.id, value: Buffer.from(JSON.stringify(e), 'utf8') }))
 }
 
-/** One sendBatch with the messages grouped by topic, acknowledged by the partition leader. */
-async function sendAll(producer: Producer, items: readonly { topic: string; message: Message }[]): Promise<void> {
-  if (items.length === 0) return
-  const byTopic = new Map<string, Message[]>()
-  for (const it of items) {
-    let list = byTopic.get(it.topic)
-    if (!list) byTopic.set(it.topic, (list = []))
-    list.push(it.message)
+/** The service process and its IPC requests, answered in order. */
+class ServiceProcess {
+  private readonly waiting: ((m: Record<string, unknown>) => void)[] = []
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (m: Record<string, unknown>) => this.waiting.shift()?.(m))
   }
-  await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: 1 })
+
+  static async start(opts: E2eServiceOptions): Promise<ServiceProcess> {
+    // e.g. AGENTWATCH_BENCH_SERVICE_FLAGS='--cpu-prof --cpu-prof-dir=bench-results/profile' to profile the service.
+    const flags = process.env.AGENTWATCH_BENCH_SERVICE_FLAGS?.split(' ').filter(Boolean) ?? []
+    const child = fork(SERVICE, [JSON.stringify(opts)], { execArgv: ['--import', 'tsx', ...flags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const first = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      child.once('message', resolve)
+      child.once('exit', (code) => reject(new Error(`the service process exited with ${code} before it was ready`)))
+    })
+    if (!first.ready) throw new Error(`the service process failed: ${String(first.error)}`)
+    child.removeAllListeners('exit')
+    return new ServiceProcess(child)
+  }
+
+  private ask(m: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve)
+      this.child.send(m)
+    })
+  }
+
+  async rows(): Promise<Record<string, number>> {
+    return (await this.ask({ cmd: 'rows' })).rows as Record<string, number>
+  }
+
+  /** Which of these agents the service holds trained and at risk level none. */
+  async quiet(ids: string[]): Promise<string[]> {
+    return (await this.ask({ cmd: 'quiet', ids })).ids as string[]
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise((r) => this.child.once('exit', r))
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 60_000)
+    if (this.child.connected) this.child.send({ cmd: 'stop' })
+    await exited
+    clearTimeout(timer)
+  }
 }
 
 export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChildResult> {
@@ -107,24 +155,28 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
   })
 
   const fleet = benchFleet(opts.fleet)
-  const throughputMessages = toMessages(fleet.events, topics)
+  // Copies and the latency traffic are shifted by whole weeks beyond the fleet's span.
+  const weeks = Math.ceil((opts.fleet.days + 1) / 7)
+  let throughputEvents: AgentEventInput[] = fleet.events
+  for (let k = 1; k < opts.throughputCopies; k++) throughputEvents = throughputEvents.concat(shiftedCopy(fleet.events, weeks * k, `tp${k}`))
+  const throughputMessages = toMessages(throughputEvents, topics)
+  const useKcat = hasKcat()
+  const newProducer = (lingerMs: number): Promise<LoadProducer> => (useKcat ? Promise.resolve(kcatProducer(opts.brokers, { lingerMs })) : kafkajsProducer(kafka))
 
-  const config = validateConfig({ kafka: { enabled: true, brokers: opts.brokers, groupId, topics }, store: { dataDir } })
-  const sinks = createKafkaSinks(config.kafka, { brokers: opts.brokers })
-  const source = new KafkaSource(config.kafka, { brokers: opts.brokers })
-  const service = await createService(config, { riskSinks: [sinks.risk], actionSinks: [sinks.actions], deadLetterSinks: [sinks.deadLetter], sources: [source] })
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
   const reader = kafka.consumer({ groupId: `${groupId}-risk-reader`, maxWaitTimeInMs: 100 })
   const cleanup: (() => Promise<unknown>)[] = []
   try {
-    await service.start()
-    cleanup.push(() => service.stop(), () => sinks.close())
-    await producer.connect()
-    cleanup.push(() => producer.disconnect())
+    const service = await ServiceProcess.start({ brokers: opts.brokers, groupId, topics, dataDir })
+    cleanup.push(() => service.stop())
 
-    // The risk reader: probe ids -> send time; matched on the risk event's contributing event ids.
+    // The risk reader: probe ids -> send time; matched on the risk event's triggering event id.
     const probeSentAt = new Map<string, number>()
+    const probeSentWallMs = new Map<string, number>()
     const latenciesMs: number[] = []
+    // The same probes split at the service's decision (the risk event's detectedAt; both processes
+    // read one wall clock): produce -> decided, and decided -> read from the risk topic.
+    const inboundMs: number[] = []
+    const outboundMs: number[] = []
     let riskEventsRead = 0
     let readerJoined = false
     reader.on(reader.events.GROUP_JOIN, () => (readerJoined = true))
@@ -143,12 +195,14 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
         const sent = id === undefined ? undefined : probeSentAt.get(id)
         if (id !== undefined && sent !== undefined) {
           latenciesMs.push(at - sent)
+          const decided = Date.parse(r.detectedAt)
+          inboundMs.push(decided - probeSentWallMs.get(id)!)
+          outboundMs.push(Date.now() - decided)
           probeSentAt.delete(id)
         }
       },
     })
-    for (let waited = 0; (source.assignedPartitions().length === 0 || !readerJoined) && waited < 60_000; waited += 100) await sleep(100)
-    if (source.assignedPartitions().length === 0) throw new Error('the service was not assigned any partition within 60 s')
+    for (let waited = 0; !readerJoined && waited < 60_000; waited += 100) await sleep(100)
 
     // ---- 1. throughput --------------------------------------------------------------------------
     const committedTotal = async (): Promise<number> => {
@@ -158,12 +212,14 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       return n
     }
     const samples: RowsSample[] = []
+    const rows0 = await service.rows()
+    const load = await newProducer(5)
     const t0 = performance.now()
-    const rows0 = service.store.rowsWritten
     let produceMs = 0
     const producing = (async () => {
       // Chunks of 5000 messages: large enough for the producer's batching, small enough to interleave with consuming.
-      for (let i = 0; i < throughputMessages.length; i += 5000) await sendAll(producer, throughputMessages.slice(i, i + 5000))
+      for (let i = 0; i < throughputMessages.length; i += 5000) await load.send(throughputMessages.slice(i, i + 5000))
+      await load.close()
       produceMs = performance.now() - t0
     })()
     const limitMs = Math.max(120_000, throughputMessages.length)
@@ -172,32 +228,39 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       if (performance.now() - t0 > limitMs) throw new Error(`lag not zero after ${limitMs / 1000} s (${committed} of ${throughputMessages.length} committed)`)
       await sleep(100)
       committed = await committedTotal()
-      samples.push({ atMs: Math.round(performance.now() - t0), committed, rows: service.store.rowsWritten })
+      samples.push({ atMs: Math.round(performance.now() - t0), committed, rows: await service.rows() })
     }
     const drainMs = performance.now() - t0
     await producing
-    const rows1 = service.store.rowsWritten
+    const rows1 = await service.rows()
     const rowsPerSecond = Object.fromEntries(Object.keys(rows1).map((table) => [table, perSecond((rows1[table] ?? 0) - (rows0[table] ?? 0), drainMs)]))
     const sustainedEps = perSecond(throughputMessages.length, drainMs)
+    const at = (share: number) => samples.find((x) => x.committed >= share * throughputMessages.length)!
+    // NaN when the run is too short for two distinct samples (quick runs).
+    const steadyEps = at(0.9).atMs > at(0.1).atMs ? perSecond(at(0.9).committed - at(0.1).committed, at(0.9).atMs - at(0.1).atMs) : Number.NaN
 
     // ---- 2. latency at half load ---------------------------------------------------------------
     const rate = Math.max(50, Math.floor(sustainedEps / 2))
     const needed = Math.ceil(rate * opts.latencySeconds)
-    const weeks = Math.ceil((opts.fleet.days + 1) / 7)
     let background: AgentEventInput[] = []
-    for (let k = 1; background.length < needed; k++) background = background.concat(shiftedCopy(fleet.events, weeks * k, `lat${k}`))
+    for (let k = opts.throughputCopies; background.length < needed; k++) background = background.concat(shiftedCopy(fleet.events, weeks * k, `lat${k}`))
     background = background.slice(0, needed)
     const backgroundMessages = toMessages(background, topics)
     const candidates = [...agentsOf(fleet.events)]
     let nextCandidate = 0
-    const pickProbeAgent = () => {
+    const pickProbeAgent = async () => {
       while (nextCandidate < candidates.length) {
-        const [id, who] = candidates[nextCandidate++]!
-        const profile = service.pipeline.baselines.agents.get(id)
-        if (profile && profile.learned > 0 && profile.risk.level === 'none') return who
+        const batch = candidates.slice(nextCandidate, nextCandidate + 10)
+        const quiet = new Set(await service.quiet(batch.map(([id]) => id)))
+        for (const [id, who] of batch) {
+          nextCandidate++
+          if (quiet.has(id)) return who
+        }
       }
       return undefined
     }
+    // No producer batching delay: the probe leaves when it is sent.
+    const paced = await newProducer(0)
     let sent = 0
     let probesSent = 0
     const t1 = performance.now()
@@ -206,32 +269,37 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       const due = Math.min(backgroundMessages.length, Math.floor(rate * elapsedS))
       const batch = backgroundMessages.slice(sent, due)
       const dayTs = Date.parse(background[Math.max(0, due - 1)]!.time)
-      const probes: { topic: string; message: Message }[] = []
+      const probes: AgentEventInput[] = []
       while (probesSent < Math.floor(opts.probesPerSecond * elapsedS)) {
-        const who = pickProbeAgent()
+        const who = await pickProbeAgent()
         if (!who) break
-        const probe = probeEvent(who, dayTs, `probe-${opts.tag}-${probesSent}`)
-        probes.push(...toMessages([probe], topics))
-        probeSentAt.set(probe.eventId, Number.NaN)
+        probes.push(probeEvent(who, dayTs, `probe-${opts.tag}-${probesSent}`))
         probesSent++
       }
       const sentAt = performance.now()
-      for (const p of probes) probeSentAt.set(JSON.parse(p.message.value!.toString()).eventId as string, sentAt)
-      await sendAll(producer, batch.concat(probes))
+      const sentWall = Date.now()
+      for (const p of probes) {
+        probeSentAt.set(p.eventId, sentAt)
+        probeSentWallMs.set(p.eventId, sentWall)
+      }
+      await paced.send(batch.concat(toMessages(probes, topics)))
       sent = due
       // Ticks of 10 ms: the rate is smooth at the scale of the latencies measured.
       await sleep(10)
     }
     const latencyAchievedEps = perSecond(sent, performance.now() - t1)
+    await paced.close()
     for (let waited = 0; probeSentAt.size > 0 && waited < 15_000; waited += 100) await sleep(100)
     await sleep(200)
 
     return {
+      producer: load.name,
       events: throughputMessages.length,
       produceMs,
       produceEps: perSecond(throughputMessages.length, produceMs),
       drainMs,
       sustainedEps,
+      steadyEps,
       rowsPerSecond,
       samples,
       latencyRateEps: rate,
@@ -242,6 +310,10 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       latenciesMs,
       p50Ms: percentile(latenciesMs, 50),
       p99Ms: percentile(latenciesMs, 99),
+      inboundP50Ms: percentile(inboundMs, 50),
+      inboundP99Ms: percentile(inboundMs, 99),
+      outboundP50Ms: percentile(outboundMs, 50),
+      outboundP99Ms: percentile(outboundMs, 99),
       riskEventsRead,
     }
   } finally {
