@@ -90,12 +90,14 @@ export class BatchWriter<Row = Record<string, unknown>> {
   }
 
   private async insertWithRetry(lines: string[]): Promise<void> {
-    const body = Buffer.from(lines.join('\n'), 'utf8')
+    // One string chunk: chDB's connection takes it as it is (a Buffer would be decoded back to a
+    // string there, two more copies of MBs on the event loop); an HTTP request writes it as UTF-8.
+    const body = lines.join('\n')
     let delay = this.opts.backoffMs ?? 100
     const max = this.opts.maxBackoffMs ?? 10_000
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.store.client.exec({ query: this.insertQuery, values: Readable.from([body], { objectMode: false }) })
+        const result = await this.store.client.exec({ query: this.insertQuery, values: Readable.from([body]) })
         // Nothing to read, but a server's response must be consumed to free its connection.
         for await (const _ of result.stream) void _
         this.rowsWritten += lines.length
