@@ -245,7 +245,13 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
           // Processed, not yet durable: the checkpoint acknowledges it later. Waits (holding the
           // partition) while too much processed work is not durable.
           onBatch: async (messages) => {
-            await serial(async () => void processBatch(messages))
+            // One batch per turn of the event loop: kafkajs hands over every batch of a fetch
+            // (up to 1 MiB per partition) through promises only, so without this the risk events
+            // of the first batch would wait, unsent, until the last batch of the fetch is processed.
+            await serial(async () => {
+              await yieldToEventLoop()
+              processBatch(messages)
+            })
             await checkpointer.admit()
           },
           onAssigned: async (partitions) => {
@@ -292,6 +298,8 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   }
   return service
 }
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 export class NotFoundError extends Error {
   readonly statusCode = 404
