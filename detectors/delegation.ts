@@ -2,7 +2,12 @@
  * delegation: who an agent acts for and what it sets in motion.
  *
  * - `first_seen`: acting on behalf of a user the agent (and its blueprint) has never served,
- *   weighted by the sensitivity of the call and discounted for agents that routinely meet new users;
+ *   weighted by the sensitivity of the call and discounted for agents that routinely meet new users.
+ *   A lone call for a new user is weak evidence whatever it touches: user pools turn over, and a
+ *   colleague's first request is an everyday event. It is held below medium until the user's
+ *   session corroborates it, with `corroboratingCalls` calls on confidential or restricted data
+ *   within `userSessionMinutes` of the first; a session that goes straight for sensitive data, call
+ *   after call, is what acting for a stolen or invented identity looks like;
  * - `spawn_burst`: many new sub-agents of one parent in a short window (counted from the
  *   sub-agents' first events, whose agent.parentId names the parent);
  * - `delegation_depth`: a sub-agent chain deeper than configured and than the blueprint has seen;
@@ -32,6 +37,9 @@ const Config = z
     burstFactor: z.number().min(1).default(2).describe('A spawn or probe burst must also exceed this multiple of the usual worst window (the agent\'s for probes, the blueprint\'s for spawns). Multiple.'),
     fleetQuiet: z.number().min(0).max(1).default(0.3).describe('Fraction of the other peer agents probing in the same window at which it counts as fleet-wide (for example a permission change). 0-1.'),
     maxDepth: z.number().int().min(1).default(3).describe('Sub-agent depth (1 = spawned by a top-level agent) above which a chain is unusual, unless the blueprint already goes deeper. Levels.'),
+    corroboratingCalls: z.number().int().min(1).default(3).describe('Calls on confidential or restricted data for a never-served user, within userSessionMinutes of the first, before the finding is raised above holdScore. Calls.'),
+    userSessionMinutes: z.number().positive().default(30).describe('How long after the first call for a never-served user its further calls still corroborate it. Minutes.'),
+    holdScore: z.number().min(0).max(1).default(0.45).describe('Highest score of a never-served user finding until corroborated (below the medium threshold of 0.5, so it shows at low). Score.'),
     capacity: z.number().int().min(8).max(4096).default(128).describe('Distinct users remembered per agent; the rarest are evicted first. Entries.'),
     peerCapacity: z.number().int().min(8).max(65536).default(2048).describe('Distinct users, parents and sub-agents remembered per blueprint. Entries.'),
     subAgentCapacity: z.number().int().min(8).max(65536).default(256).describe('Sub-agents whose depth the blueprint remembers; the shallowest and oldest are evicted first, so deep chains are kept. Entries.'),
@@ -39,6 +47,17 @@ const Config = z
   .strict()
 
 type Cfg = z.infer<typeof Config>
+type Probation = [string, number, number, number]
+/** New users on probation per agent: enough for sessions that overlap, bounded. */
+const PROBATION_KEPT = 4
+
+/** The user's probation entry while their session is open. */
+function onProbation(own: State, userId: string, ts: number, cfg: Cfg): Probation | undefined {
+  if (!own.probation) return undefined
+  for (const p of own.probation) if (p[0] === userId && ts - p[1] <= cfg.userSessionMinutes * MINUTE) return p
+  return undefined
+}
+
 interface State {
   /** Own: userId -> [calls for them, firstSeen, lastSeen]; blueprint: userId -> [distinct agents serving them, ...]. */
   users: Counts
@@ -64,6 +83,12 @@ interface State {
   depth: Counts
   /** Blueprint: deepest sub-agent learned. */
   maxDepthSeen: number
+  /**
+   * Own: the latest never-served users on probation (at most PROBATION_KEPT), each [userId, first
+   * call ts, calls on confidential or restricted data for them since, weight of their novelty at
+   * the first call (0-2)]. Absent before the first.
+   */
+  probation?: Probation[]
 }
 
 /**
@@ -75,6 +100,25 @@ const userDataWeight = (s: keyof typeof SENSITIVITY_WEIGHT) => SENSITIVITY_WEIGH
 
 /** Per closed window, how much of a remembered worst window survives. */
 const MAX_DECAY = 0.98
+
+const isSensitiveCall = (e: { kind: string; sensitivity?: string }) => e.kind === 'tool_call' && (e.sensitivity === 'confidential' || e.sensitivity === 'restricted')
+
+/**
+ * How telling a user never served by this agent is, as a factor on the sensitivity-weighted base
+ * (0-2): less for an agent (or blueprint) that meets new users all the time, less when peers serve
+ * the user, more when no peer has served them in a blueprint that rarely meets new users.
+ */
+function newUserNovelty(own: State, peers: State | undefined, userId: string, cfg: Cfg, ctx: { peerAgents: number }, ownReady: boolean, peerReady: boolean) {
+  const basis = ownReady ? own : peers!
+  const newUserRate = basis.newUsers / (basis.attended + 1)
+  const peerServing = peerReady ? countOf(peers!.users, userId) : 0
+  // A user no peer has served either, in a blueprint that rarely meets new users, is a stranger
+  // to the whole blueprint: up to twice as telling as a user new to this agent only.
+  const peerNewUserRate = peerReady ? peers!.newUsers / (peers!.attended + 1) : 1
+  const discount =
+    peerServing > 0 ? Math.min(0.5, peerDiscount(Math.min(1, peerServing / ctx.peerAgents), cfg.peerAdoptionQuiet)) : 1 + cfg.strangerBoost * (1 - Math.min(1, peerNewUserRate * 40))
+  return { weight: (1 - newUserRate) * discount, peerServing, newUserRate, peerNewUserRate }
+}
 
 const isProbe = (e: { kind: string; outcome?: string; operation?: string }) => e.kind === 'tool_call' && (e.outcome === 'denied' || e.operation === 'admin')
 const windowStart = (ts: number, windowMs: number) => Math.floor(ts / windowMs) * windowMs
@@ -100,29 +144,41 @@ export const delegation: Detector<Cfg, State> = {
     const findings: Finding[] = []
     const peerEvidence = peerReady ? { peerAgents: ctx.peerAgents } : {}
 
-    // Never-served user, weighted by what the call touches.
+    // Never-served user, weighted by what the call touches, held low until the session corroborates it.
     const userId = e.onBehalfOf?.userId
-    if (userId && countOf(own.users, userId) === 0 && (ownReady || peerReady)) {
+    const probation = userId !== undefined ? onProbation(own, userId, e.ts, cfg) : undefined
+    // Once served, a user on probation is looked at again only when a call touches sensitive data.
+    if (userId && (probation ? isSensitiveCall(e) : countOf(own.users, userId) === 0) && (ownReady || peerReady)) {
       // A sign-in only obtains a token: it touches no data yet, so it weighs as public.
       const sensitivity = e.kind === 'tool_call' ? (e.sensitivity ?? 'internal') : 'public'
       const base = cfg.newUserBase + cfg.newUserSensitivity * userDataWeight(sensitivity)
-      // An agent (or blueprint) that meets new users all the time is not surprised by one more.
-      const basis = ownReady ? own : peers!
-      const newUserRate = basis.newUsers / (basis.attended + 1)
-      const peerServing = peerReady ? countOf(peers.users, userId) : 0
-      // A user no peer has served either, in a blueprint that rarely meets new users, is a stranger
-      // to the whole blueprint: up to twice as telling as a user new to this agent only.
-      const peerNewUserRate = peerReady ? peers.newUsers / (peers.attended + 1) : 1
-      const discount =
-        peerServing > 0 ? Math.min(0.5, peerDiscount(Math.min(1, peerServing / ctx.peerAgents), cfg.peerAdoptionQuiet)) : 1 + cfg.strangerBoost * (1 - Math.min(1, peerNewUserRate * 40))
-      const score = clamp01(base * (1 - newUserRate) * discount)
+      const novelty = probation ? { weight: probation[3], peerServing: -1, newUserRate: -1, peerNewUserRate: -1 } : newUserNovelty(own, peers, userId, cfg, ctx, ownReady, peerReady)
+      const sensitiveCalls = (probation ? probation[2] : 0) + (isSensitiveCall(e) ? 1 : 0)
+      const corroborated = sensitiveCalls >= cfg.corroboratingCalls
+      const full = clamp01(base * novelty.weight)
+      const score = corroborated ? full : Math.min(full, cfg.holdScore)
+      const peers_ = novelty.peerServing < 0 ? '' : peerReady ? ` and ${novelty.peerServing === 0 ? 'none' : novelty.peerServing} of ${ctx.peerAgents} peers serve` : ''
       if (score > 0)
         findings.push({
           score,
           observation: 'first_seen',
           fleetKey: `user:${userId}`,
-          reason: `acting for user ${userId}, whom this agent has never served` + (peerReady ? ` and ${peerServing === 0 ? 'none' : peerServing} of ${ctx.peerAgents} peers serve` : '') + ` (${sensitivity} data)`,
-          evidence: { userId, sensitivity, ownAttendedEvents: own.attended, ownDistinctUsers: Object.keys(own.users).length, newUserRate: round(newUserRate), baseline: ownReady ? 'own' : 'peers', ...(peerReady ? { peerAgentsServingUser: peerServing, blueprintNewUserRate: round(peerNewUserRate, 4) } : {}), ...peerEvidence },
+          reason:
+            `acting for user ${userId}, whom this agent ${probation ? `first served ${round((e.ts - probation[1]) / MINUTE, 1)} min ago` : 'has never served'}` + peers_ + ` (${sensitivity} data)` +
+            `; ${sensitiveCalls} call${sensitiveCalls === 1 ? '' : 's'} on confidential or restricted data for them in this session` +
+            (corroborated ? '' : ` (held below medium until ${cfg.corroboratingCalls})`),
+          evidence: {
+            userId,
+            sensitivity,
+            sensitiveCallsForUser: sensitiveCalls,
+            corroboratingCalls: cfg.corroboratingCalls,
+            ownAttendedEvents: own.attended,
+            ownDistinctUsers: Object.keys(own.users).length,
+            baseline: ownReady ? 'own' : 'peers',
+            ...(novelty.newUserRate >= 0 ? { newUserRate: round(novelty.newUserRate) } : {}),
+            ...(peerReady && novelty.peerServing >= 0 ? { peerAgentsServingUser: novelty.peerServing, blueprintNewUserRate: round(novelty.peerNewUserRate, 4) } : {}),
+            ...peerEvidence,
+          },
         })
     }
 
@@ -179,12 +235,24 @@ export const delegation: Detector<Cfg, State> = {
     return { ...top, score: round(top.score) }
   },
 
-  learn(e, own, peers, cfg) {
+  learn(e, own, peers, cfg, ctx) {
     const windowMs = cfg.windowMinutes * MINUTE
     const userId = e.onBehalfOf?.userId
     // Serving a user means acting on data for them; a sign-in for them does not make them known.
     if (userId && e.kind === 'tool_call') {
       const newForAgent = countOf(own.users, userId) === 0
+      const probation = onProbation(own, userId, e.ts, cfg)
+      if (probation) {
+        if (isSensitiveCall(e)) probation[2] += 1
+      } else if (newForAgent) {
+        // On probation with the novelty they had before this agent served them; ended sessions go.
+        const peerReady = peers !== undefined && ctx.peerAgents >= cfg.minPeerAgents
+        const ownReady = own.n >= cfg.minOwnEvents
+        const weight = ownReady || peerReady ? newUserNovelty(own, peers, userId, cfg, ctx, ownReady, peerReady).weight : 0
+        const open = (own.probation ?? []).filter((p) => e.ts - p[1] <= cfg.userSessionMinutes * MINUTE).slice(-(PROBATION_KEPT - 1))
+        open.push([userId, e.ts, isSensitiveCall(e) ? 1 : 0, round(weight, 4)])
+        own.probation = open
+      }
       bump(own.users, userId, e.ts, cfg.capacity)
       own.attended += 1
       if (newForAgent) own.newUsers += 1

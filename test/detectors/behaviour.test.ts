@@ -102,10 +102,24 @@ describe('delegation', () => {
     const h = new DetectorHarness(delegation).learnAll(helpdesk)
     expect(h.score(toolCall(END, { agent: { blueprintId: undefined }, onBehalfOf: { userId: 'someone-new' }, sensitivity: 'restricted' }))?.score ?? 0).toBeLessThan(0.1)
   })
-  it('an agent that serves five users is', () => {
-    const steady = spread(T0, 10 * DAY, 300, (ts, i) => toolCall(ts, { agent: { blueprintId: undefined }, onBehalfOf: { userId: `user-${i % 5}` } }))
+  const solo = { blueprintId: undefined }
+  const steady = spread(T0, 10 * DAY, 300, (ts, i) => toolCall(ts, { agent: solo, onBehalfOf: { userId: `user-${i % 5}` } }))
+  const forNewUser = (ts: number, sensitivity: 'internal' | 'confidential' | 'restricted' = 'restricted') => toolCall(ts, { agent: solo, onBehalfOf: { userId: 'someone-new' }, sensitivity })
+  it('an agent that serves five users is, once the session goes on to a third call on restricted data', () => {
+    const h = new DetectorHarness(delegation).learnAll([...steady, forNewUser(END), forNewUser(END + MINUTE)])
+    expect(h.score(forNewUser(END + 2 * MINUTE))?.score).toBeGreaterThanOrEqual(0.6)
+  })
+  it('a lone call for a new user on restricted data is held below medium: user pools turn over', () => {
     const h = new DetectorHarness(delegation).learnAll(steady)
-    expect(h.score(toolCall(END, { agent: { blueprintId: undefined }, onBehalfOf: { userId: 'someone-new' }, sensitivity: 'restricted' }))?.score).toBeGreaterThanOrEqual(0.6)
+    const f = h.score(forNewUser(END))
+    expect(f?.score).toBeGreaterThanOrEqual(0.25)
+    expect(f?.score).toBeLessThan(0.5)
+  })
+  it('calls on internal data do not corroborate, nor does a session that has ended', () => {
+    const internal = new DetectorHarness(delegation).learnAll([...steady, forNewUser(END), forNewUser(END + MINUTE, 'internal'), forNewUser(END + 2 * MINUTE, 'internal')])
+    expect(internal.score(forNewUser(END + 3 * MINUTE))?.score).toBeLessThan(0.5)
+    const later = new DetectorHarness(delegation).learnAll([...steady, forNewUser(END), forNewUser(END + MINUTE)])
+    expect(later.score(forNewUser(END + 2 * HOUR))).toBeUndefined()
   })
   it('a new user on internal data stays below medium: attended agents meet new users in everyday work', () => {
     const steady = spread(T0, 10 * DAY, 300, (ts, i) => toolCall(ts, { agent: { blueprintId: undefined }, onBehalfOf: { userId: `user-${i % 5}` } }))
@@ -114,9 +128,8 @@ describe('delegation', () => {
     expect(f?.score).toBeGreaterThan(0)
     expect(f?.score).toBeLessThan(0.5)
   })
-  it('a sign-in for a user does not make them known: their first call on restricted data still fires', () => {
-    const steady = spread(T0, 10 * DAY, 300, (ts, i) => toolCall(ts, { agent: { blueprintId: undefined }, onBehalfOf: { userId: `user-${i % 5}` } }))
-    const h = new DetectorHarness(delegation).learnAll([...steady, signin(END - MINUTE, { agent: { blueprintId: undefined }, onBehalfOf: { userId: 'someone-new' } })])
-    expect(h.score(toolCall(END, { agent: { blueprintId: undefined }, onBehalfOf: { userId: 'someone-new' }, sensitivity: 'restricted' }))?.score).toBeGreaterThanOrEqual(0.6)
+  it('a sign-in for a user does not make them known: their first call on restricted data is still judged as a new user', () => {
+    const h = new DetectorHarness(delegation).learnAll([...steady, signin(END - MINUTE, { agent: solo, onBehalfOf: { userId: 'someone-new' } })])
+    expect(h.score(forNewUser(END))?.observation).toBe('first_seen')
   })
 })
