@@ -3,6 +3,13 @@
  * the resource's sensitivity, and discounted when the agent's blueprint peers already use it (so a
  * resource rolled out to a whole blueprint is not an anomaly). A brand-new agent is judged against
  * its peers from its first event.
+ *
+ * Restricted data is judged by what the blueprint's agents usually do with it. Where established
+ * agents routinely start reading restricted resources their peers already read (deployment agents
+ * reading the secrets of each service they take on), one more such first read is weak evidence; the
+ * blueprint learns that rate (first reads per established agent and week) and discounts a first
+ * touch of a restricted resource peers already use by it. A restricted resource no peer uses keeps
+ * its full weight, whatever the rate.
  */
 import { z } from 'zod'
 import { bump, countOf, type Counts } from './bounded.ts'
@@ -18,6 +25,7 @@ const Config = z
     rareFraction: z.number().min(0).max(1).default(0.002).describe('A known resource is rare when it accounts for less than this fraction of the agent\'s calls. 0-1.'),
     familiarNamespaceResources: z.number().int().min(1).default(3).describe('Distinct resources an agent already uses under one namespace (a resource up to its last "/", e.g. vault://kv/) before a new resource there counts as a familiar kind of access. Resources.'),
     familiarNamespaceFactor: z.number().min(0).max(1).default(0.5).describe('Multiplies the score of a first touch in a familiar namespace. 0-1.'),
+    restrictedJoinsHalf: z.number().positive().default(0.15).describe('First reads of restricted resources their peers already use, per established agent and week of the blueprint, at which such a first read weighs half. Reads per agent-week.'),
     capacity: z.number().int().min(8).max(4096).default(128).describe('Distinct resources remembered per agent; the rarest are evicted first. Entries.'),
     peerCapacity: z.number().int().min(8).max(65536).default(1024).describe('Distinct resources remembered per blueprint. Entries.'),
   })
@@ -33,7 +41,27 @@ interface State {
   adopters: Counts
   /** own state only: namespace -> [distinct learned resources in it, firstSeen, lastSeen] */
   ns?: Counts
+  /**
+   * peer state only: [first learned event time, first touches of a restricted resource other peers
+   * already used, by agents past their warm-up]. Absent before the first.
+   */
+  joins?: [number, number]
 }
+
+/**
+ * What is left of a first touch of a restricted resource that peers already use, 0-1, given how
+ * often the blueprint's agents start using such resources: 1 where they never do, 0.5 at
+ * `restrictedJoinsHalf` per established agent and week.
+ */
+function joinFactor(peers: State, peerAgents: number, ts: number, cfg: Cfg): { factor: number; perAgentWeek: number } {
+  if (!peers.joins || peers.joins[1] === 0 || peerAgents === 0) return { factor: 1, perAgentWeek: 0 }
+  // At least a day of exposure, so the first joins of a young blueprint do not read as a high rate.
+  const weeks = Math.max(1 / 7, (ts - peers.joins[0]) / WEEK)
+  const perAgentWeek = peers.joins[1] / (peerAgents * weeks)
+  return { factor: 1 / (1 + perAgentWeek / cfg.restrictedJoinsHalf), perAgentWeek }
+}
+
+const WEEK = 7 * 24 * 3_600_000
 
 /**
  * The namespace of a resource: everything up to its last "/" when there is a path below the
@@ -92,7 +120,8 @@ export const resourceNovelty: Detector<Cfg, State> = {
       const namespace = namespaceOf(e.resource)
       const siblings = namespace && own.ns ? countOf(own.ns, namespace) : 0
       const familiar = siblings >= cfg.familiarNamespaceResources
-      const score = round(base * discount * (familiar ? cfg.familiarNamespaceFactor : 1))
+      const joining = sensitivity === 'restricted' && peerUsers > 0 ? joinFactor(peers!, ctx.peerAgents, e.ts, cfg) : undefined
+      const score = round(base * discount * (familiar ? cfg.familiarNamespaceFactor : 1) * (joining?.factor ?? 1))
       if (score === 0) return undefined
       return {
         score,
@@ -100,8 +129,19 @@ export const resourceNovelty: Detector<Cfg, State> = {
         reason:
           `first ${e.operation} of ${sensitivity} resource ${e.resource} in ${own.n} tool calls` +
           (familiar ? ` (it already uses ${siblings} other resources under ${namespace})` : '') +
-          (peerReady ? `; ${peerUsers} of ${ctx.peerAgents} blueprint peers use it` : ''),
-        evidence: { resource: e.resource, sensitivity, operation: e.operation, ownToolCalls: own.n, distinctResourcesKnown: Object.keys(own.res).length, namespace, resourcesKnownInNamespace: siblings, ...peerEvidence },
+          (peerReady ? `; ${peerUsers} of ${ctx.peerAgents} blueprint peers use it` : '') +
+          (joining && joining.factor < 1 ? `; the blueprint's agents start reading restricted resources their peers use ${round(joining.perAgentWeek, 2)} times a week each` : ''),
+        evidence: {
+          resource: e.resource,
+          sensitivity,
+          operation: e.operation,
+          ownToolCalls: own.n,
+          distinctResourcesKnown: Object.keys(own.res).length,
+          namespace,
+          resourcesKnownInNamespace: siblings,
+          ...peerEvidence,
+          ...(joining ? { blueprintRestrictedJoinsPerAgentWeek: round(joining.perAgentWeek, 3) } : {}),
+        },
         fleetKey: `resource:${e.resource}`,
       }
     }
@@ -129,6 +169,9 @@ export const resourceNovelty: Detector<Cfg, State> = {
     if (namespace) bump((own.ns ??= {}), namespace, e.ts, cfg.capacity)
     own.n += 1
     if (peers) {
+      const joins = (peers.joins ??= [e.ts, 0])
+      // An established agent starting on a restricted resource its peers already use.
+      if (isNewForAgent && e.sensitivity === 'restricted' && own.n > cfg.minOwnEvents && countOf(peers.adopters, e.resource) > 0) joins[1] += 1
       bump(peers.res, e.resource, e.ts, cfg.peerCapacity)
       peers.n += 1
       if (isNewForAgent) bump(peers.adopters, e.resource, e.ts, cfg.peerCapacity)

@@ -26,6 +26,24 @@ describe('resource_novelty', () => {
   it('is normal once most peers use it', () => {
     expect(new DetectorHarness(resourceNovelty).learnAll(history(6)).score(probe)).toBeUndefined()
   })
+
+  describe('in a blueprint whose established agents keep starting on restricted resources their peers use', () => {
+    // peer-1 reads five services' secrets from the start; in the second week peers 2-10 each start
+    // reading one of them (as deployment agents do when they take on a service).
+    const secret = (k: number) => `vault://kv/svc-${k}`
+    const joining = byTime(
+      ...['agent-fx', ...peers].map((id) => businessHours(14, 1, (ts) => toolCall(ts, { agent: { id } }))),
+      [1, 2, 3, 4, 5].map((k) => toolCall(T0 + 9 * HOUR + k * MINUTE, { agent: { id: 'peer-1' }, resource: secret(k), sensitivity: 'restricted' })),
+      peers.slice(1).map((id, i) => toolCall(T0 + (7 + (i % 5)) * DAY + 10 * HOUR + i * MINUTE, { agent: { id }, resource: secret(1 + (i % 5)), sensitivity: 'restricted' })),
+    )
+    const h = new DetectorHarness(resourceNovelty).learnAll(joining)
+    it('one more such first read is weak evidence', () => {
+      expect(h.score(toolCall(END, { resource: secret(1), sensitivity: 'restricted' }))?.score ?? 0).toBeLessThan(0.25)
+    })
+    it('a restricted resource no peer uses keeps its full weight', () => {
+      expect(h.score(toolCall(END, { resource: 'vault://kv/root-ca', sensitivity: 'restricted' }))?.score).toBeGreaterThanOrEqual(0.6)
+    })
+  })
 })
 
 describe('volume', () => {
