@@ -157,14 +157,14 @@ export const delegation: Detector<Cfg, State> = {
       const corroborated = sensitiveCalls >= cfg.corroboratingCalls
       const full = clamp01(base * novelty.weight)
       const score = corroborated ? full : Math.min(full, cfg.holdScore)
-      const peers_ = novelty.peerServing < 0 ? '' : peerReady ? ` and ${novelty.peerServing === 0 ? 'none' : novelty.peerServing} of ${ctx.peerAgents} peers serve` : ''
+      const peerPart = novelty.peerServing < 0 ? '' : peerReady ? ` and ${novelty.peerServing === 0 ? 'none' : novelty.peerServing} of ${ctx.peerAgents} peers serve` : ''
       if (score > 0)
         findings.push({
           score,
           observation: 'first_seen',
           fleetKey: `user:${userId}`,
           reason:
-            `acting for user ${userId}, whom this agent ${probation ? `first served ${round((e.ts - probation[1]) / MINUTE, 1)} min ago` : 'has never served'}` + peers_ + ` (${sensitivity} data)` +
+            `acting for user ${userId}, whom this agent ${probation ? `first served ${round((e.ts - probation[1]) / MINUTE, 1)} min ago` : 'has never served'}` + peerPart + ` (${sensitivity} data)` +
             `; ${sensitiveCalls} call${sensitiveCalls === 1 ? '' : 's'} on confidential or restricted data for them in this session` +
             (corroborated ? '' : ` (held below medium until ${cfg.corroboratingCalls})`),
           evidence: {
