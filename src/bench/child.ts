@@ -8,7 +8,7 @@
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-export type ChildTask = 'memory' | 'restore' | 'e2e'
+export type ChildTask = 'memory' | 'restore' | 'e2e' | 'api'
 
 export interface ChildRunOptions {
   /** Extra node flags, e.g. --expose-gc or --max-old-space-size=MiB. */
@@ -56,6 +56,7 @@ async function childMain(): Promise<void> {
   if (task === 'memory') result = await (await import('./memory.ts')).measureMemoryInProcess(options as never)
   else if (task === 'restore') result = await (await import('./restore.ts')).measureRestoreInProcess(options as never)
   else if (task === 'e2e') result = await (await import('./e2e.ts')).measureE2eInProcess(options as never)
+  else if (task === 'api') result = await (await import('./api.ts')).measureApiInProcess(options as never)
   else throw new Error(`unknown bench task ${task}`)
   await new Promise<void>((resolve, reject) => process.send!({ ok: true, result }, (err: Error | null) => (err ? reject(err) : resolve())))
 }

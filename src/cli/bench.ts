@@ -3,7 +3,7 @@
  * targets beside each figure and written as JSON with the machine's description. Each figure is
  * the median of several runs (machines are shared and noisy).
  *
- *   agentwatch bench [--quick] [--only pipeline,e2e,memory,restore,clickhouse] [--json FILE]
+ *   agentwatch bench [--quick] [--only pipeline,e2e,memory,restore,clickhouse,api] [--json FILE]
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
@@ -12,6 +12,7 @@ import { UsageError, intListOption } from './args.ts'
 import { clickhouseSection, runE2eBench, type E2eBenchOptions, type E2eRuns } from '../bench/e2e-bench.ts'
 import type { FleetSize } from '../bench/data.ts'
 import { describeMachine, GiB } from '../bench/machine.ts'
+import { runApiBench, type ApiBenchOptions } from '../bench/api.ts'
 import { runMemoryBench, type MemoryBenchOptions } from '../bench/memory.ts'
 import { runPipelineBench, type PipelineBenchOptions } from '../bench/pipeline.ts'
 import { BENCH_NAMES, formatTable, type BenchName, type BenchReport, type BenchSection } from '../bench/report.ts'
@@ -38,6 +39,7 @@ export interface BenchPlan {
   e2e: E2eBenchOptions
   memory: MemoryBenchOptions
   restore: RestoreBenchOptions
+  api: ApiBenchOptions
 }
 
 
@@ -99,6 +101,7 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
         ? undefined
         : 'filling agent_baselines runs at ~1,000 rows/s through chDB (~20 min for 1M) and 1M restored profiles need more heap than this machine has (see the memory figure); pass --restore-sizes to measure other sizes',
     },
+    api: { agents: 10_000, lookups: quick ? 2_000 : 20_000, runs: cheapRuns },
   }
 }
 
@@ -138,6 +141,7 @@ export async function runBench(plan: BenchPlan, command = 'agentwatch bench'): P
     restoreInsert = Object.values(bySize).map((r) => r.insertRowsPerSecond)
   }
   if (want.has('clickhouse')) report.benches.clickhouse = clickhouseSection(e2e, restoreInsert)
+  if (want.has('api')) report.benches.api = await timed('api', () => runApiBench(plan.api))
   return report
 }
 
