@@ -1,0 +1,155 @@
+/**
+ * What each stage of the end-to-end path costs alone on this machine, per event: producing with
+ * kcat and with kafkajs (and the broker's CPU meanwhile), consuming with kafkajs as the service's
+ * source is configured (the broker's CPU meanwhile), decode + validate + process, encoding the
+ * events rows, and inserting them into embedded ClickHouse. The sum of CPU per event bounds what
+ * two cores can sustain with everything on them.
+ *
+ *   npx tsx src/bench/e2e-parts.ts [copies=5]    (KAFKA_BROKERS to use a running broker; its CPU is then not measured)
+ */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import { join } from 'node:path'
+import { Kafka, logLevel } from 'kafkajs'
+import { decodeRaw, type AgentEvent, type AgentEventInput } from '../../schemas/events.ts'
+import { validateConfig } from '../config/load.ts'
+import { Pipeline } from '../pipeline/pipeline.ts'
+import { Store } from '../store/store.ts'
+import { eventLine } from '../store/rows.ts'
+import { startLocalBroker } from '../util/local-broker.ts'
+import { benchFleet, shiftedCopy } from './data.ts'
+import { hasKcat, kafkajsProducer } from './load-producer.ts'
+
+/** CPU time of a process from /proc (user + system, and of its reaped children). Milliseconds. */
+function procCpuMs(pid: number | 'self', children = false): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  // After the command: state is field 3; utime 14, stime 15, cutime 16, cstime 17 (1-based) -> index-3.
+  const ticks = children ? Number(fields[13]) + Number(fields[14]) : Number(fields[11]) + Number(fields[12])
+  return ticks * 10 // USER_HZ is 100 on Linux
+}
+const ownCpuMs = () => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+interface Stage {
+  stage: string
+  events: number
+  wallMs: number
+  cpuMs: number
+  brokerCpuMs?: number
+}
+
+async function main(): Promise<void> {
+  const copies = Number(process.argv[2] ?? 5)
+  const given = process.env.KAFKA_BROKERS?.split(',').filter(Boolean)
+  const local = given?.length ? undefined : await startLocalBroker('agentwatch-parts-kafka-')
+  const brokers = given?.length ? given : local!.brokers
+  const brokerPid = local ? Number(readFileSync(join(local.dataDir, 'kafka.pid'), 'utf8')) : undefined
+  const brokerCpu = () => (brokerPid ? procCpuMs(brokerPid) : Number.NaN)
+  const stages: Stage[] = []
+  const measure = async (stage: string, events: number, fn: () => Promise<void> | void, cpu = ownCpuMs) => {
+    const b0 = brokerCpu()
+    const c0 = cpu()
+    const t0 = performance.now()
+    await fn()
+    stages.push({ stage, events, wallMs: performance.now() - t0, cpuMs: cpu() - c0, brokerCpuMs: brokerCpu() - b0 })
+  }
+
+  const fleet = benchFleet({ seed: 2, agents: 100, days: 7 })
+  let events: AgentEventInput[] = fleet.events
+  for (let k = 1; k < copies; k++) events = events.concat(shiftedCopy(fleet.events, 2 * k, `p${k}`))
+  const raw = events.map((e) => Buffer.from(JSON.stringify(e), 'utf8'))
+  const kafka = new Kafka({ clientId: 'agentwatch-parts', brokers, logLevel: logLevel.NOTHING })
+  const admin = kafka.admin()
+  await admin.connect()
+  const tag = Date.now().toString(36)
+  const topicA = `parts-${tag}-kcat`
+  const topicB = `parts-${tag}-kafkajs`
+  await admin.createTopics({ waitForLeaders: true, topics: [topicA, topicB].map((topic) => ({ topic, numPartitions: 6, replicationFactor: 1 })) })
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'agentwatch-parts-'))
+  try {
+    if (hasKcat()) {
+      const body = events.map((e, i) => `${e.agent.id}\t${raw[i]!.toString('utf8')}\n`).join('')
+      await measure(
+        'produce, kcat (librdkafka), acks=1',
+        events.length,
+        async () => {
+          const child = spawn('kcat', ['-b', brokers.join(','), '-P', '-t', topicA, '-K', '\t', '-X', 'partitioner=murmur2_random', '-X', 'acks=1'], { stdio: ['pipe', 'ignore', 'inherit'] })
+          child.stdin.end(body)
+          await once(child, 'exit')
+        },
+        () => procCpuMs('self', true),
+      )
+    }
+    const producer = await kafkajsProducer(kafka)
+    await measure('produce, kafkajs, acks=1, 5,000 a request', events.length, async () => {
+      for (let i = 0; i < events.length; i += 5000) await producer.send(events.slice(i, i + 5000).map((e, j) => ({ topic: topicB, key: e.agent.id, value: raw[i + j]! })))
+    })
+    await producer.close()
+
+    // The service's source settings (src/sources/kafka.ts): 1 MiB per partition, 6 partitions at once.
+    const consumer = kafka.consumer({ groupId: `parts-${tag}`, maxBytesPerPartition: 1024 * 1024, maxWaitTimeInMs: 500 })
+    await consumer.connect()
+    await consumer.subscribe({ topic: topicB, fromBeginning: true })
+    let seen = 0
+    let done!: () => void
+    const all = new Promise<void>((r) => (done = r))
+    await measure('consume, kafkajs (fetch + decode), from the group join', events.length, async () => {
+      await consumer.run({
+        autoCommit: false,
+        partitionsConsumedConcurrently: 6,
+        eachBatch: async ({ batch }) => {
+          seen += batch.messages.length
+          if (seen >= events.length) done()
+        },
+      })
+      await all
+    })
+    await consumer.disconnect()
+
+    const pipeline = new Pipeline(validateConfig({}))
+    const decoded: AgentEvent[] = []
+    await measure('decode + validate + process (pipeline)', events.length, () => {
+      for (const r of raw) {
+        const d = decodeRaw(r)
+        if (d.ok) {
+          pipeline.process(d.event)
+          decoded.push(d.event)
+        }
+      }
+    })
+    const lines: string[] = []
+    await measure('events row encode (eventLine)', decoded.length, () => {
+      for (const e of decoded) lines.push(eventLine(e, 0, true, '2026-11-22 10:00:00.000'))
+    })
+    const store = await Store.open(validateConfig({ store: { dataDir } }).store)
+    await measure('events insert into chDB, 5,000 rows a batch (incl. encode)', decoded.length, async () => {
+      for (const e of decoded) store.writeEvent(e, 0, true)
+      await store.flush()
+    })
+    await store.close()
+  } finally {
+    await admin.deleteTopics({ topics: [topicA, topicB] }).catch(() => undefined)
+    await admin.disconnect()
+    await local?.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+
+  const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-')
+  process.stdout.write(`${events.length.toLocaleString('en-US')} events (${copies} x the bench fleet), ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`)
+  process.stdout.write(`${'stage'.padEnd(62)} ${'events/s'.padStart(9)} ${'cpu us/ev'.padStart(9)} ${'broker us/ev'.padStart(12)}\n`)
+  for (const s of stages) {
+    process.stdout.write(`${s.stage.padEnd(62)} ${fmt((s.events * 1000) / s.wallMs).padStart(9)} ${fmt((s.cpuMs * 1000) / s.events, 1).padStart(9)} ${fmt(((s.brokerCpuMs ?? Number.NaN) * 1000) / s.events, 1).padStart(12)}\n`)
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`)
+    process.exit(1)
+  },
+)
