@@ -65,9 +65,17 @@ export interface KafkaSourceOptions {
    */
   partitionsConsumedConcurrently?: number
   /**
-   * Longest a fetch waits on the broker for new data. Milliseconds. Default 500 (as Java's
-   * fetch.max.wait.ms). Also bounds how late a paused partition resumes, since a resume takes
-   * effect with the next fetch.
+   * A fetch returns once this much data waits, or after `maxWaitTimeMs`. Bytes. Default 64 KiB
+   * (~150 events). kafkajs fetches again as soon as the last fetch is processed; with 1 byte, a
+   * service that keeps up fetches a handful of events at a time, hundreds of times a second, and
+   * the fixed cost of each fetch (the broker's and kafkajs' work over every partition, a batch per
+   * partition) takes more CPU than the events.
+   */
+  minBytes?: number
+  /**
+   * Longest a fetch waits on the broker for `minBytes`. Milliseconds. Default 10: the most a quiet
+   * stream's event waits before it is fetched. Also bounds how late a paused partition resumes,
+   * since a resume takes effect with the next fetch.
    */
   maxWaitTimeMs?: number
   /** Largest fetch per partition. Bytes. Default 1 MiB. */
@@ -184,7 +192,8 @@ export class KafkaSource implements Source {
       sessionTimeout: o.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: o.heartbeatIntervalMs ?? 1000,
       maxBytesPerPartition: o.maxBytesPerPartition ?? 1024 * 1024,
-      maxWaitTimeInMs: o.maxWaitTimeMs ?? 500,
+      minBytes: o.minBytes ?? 64 * 1024,
+      maxWaitTimeInMs: o.maxWaitTimeMs ?? 10,
       allowAutoTopicCreation: false,
       // kafkajs restarts itself after retriable crashes; the CRASH listener handles the rest.
       retry: { retries: 8, restartOnFailure: async () => !this.stopping },
