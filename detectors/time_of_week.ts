@@ -63,7 +63,10 @@ export const timeOfWeek: Detector<Cfg, State> = {
   description: 'Activity in an hour of the week where the agent, and its peers, are normally silent.',
   config: Config,
   init: () => ({ hours: uint32Counts(undefined, SLOTS), n: 0, firstTs: -1, now: [-1, 0], counted: -1 }),
-  revive: (s) => ({ ...s, hours: uint32Counts(s.hours, SLOTS) }),
+  revive: (s) => {
+    s.hours = uint32Counts(s.hours, SLOTS)
+    return s
+  },
 
   score(e, own, peers, cfg, ctx) {
     const h = hourOfWeek(e.ts)

@@ -82,8 +82,9 @@ export interface Detector<Cfg = any, State = any> {
   /** An empty baseline. */
   init(): State
   /**
-   * The in-memory layout of a state parsed from JSON (e.g. plain arrays back into typed arrays). Must
-   * accept every layout saved before, and a state already revived. Absent: the JSON is the layout.
+   * The in-memory layout of a state parsed from JSON (e.g. plain arrays back into typed arrays); may
+   * change `saved` in place. Must accept every layout saved before, and a state already revived.
+   * Absent: the JSON is the layout.
    */
   revive?(saved: State): State
   score(e: AgentEvent, own: State, peers: State | undefined, cfg: Cfg, ctx: DetectorContext): Finding | undefined

@@ -303,13 +303,13 @@ export const volume: Detector<Cfg, State> = {
     calls: 0,
     firstTs: -1,
   }),
-  revive: (s) => ({
-    ...s,
-    mix: s.mix ?? [0, 0],
-    sizes: reviveSizes(s.sizes),
-    slotHours: uint16Counts(s.slotHours, SLOTS),
-    excess: uint32Counts(s.excess, RESIDUAL_BUCKETS),
-  }),
+  revive: (s) => {
+    s.mix ??= [0, 0]
+    s.sizes = reviveSizes(s.sizes)
+    s.slotHours = uint16Counts(s.slotHours, SLOTS)
+    s.excess = uint32Counts(s.excess, RESIDUAL_BUCKETS)
+    return s
+  },
 
   score(e, own, peers, cfg, ctx) {
     if (e.kind !== 'tool_call') return undefined

@@ -1,6 +1,7 @@
 /**
  * The last event ids an agent processed, for dedupe, as 53-bit hashes in a fixed ring: 64 slots of
- * 8 bytes (one Float64Array) instead of 64 id strings and a set of them.
+ * 8 bytes (a Float64Array over a shared slab, see detectors/packed.ts) instead of 64 id strings and
+ * a set of them.
  *
  * Collisions: an event is taken for a redelivery only if its hash equals one of the 64 remembered
  * hashes of the same agent. With a 53-bit hash that happens with probability at most
@@ -11,6 +12,8 @@
  * slot written next; a profile saved with the id strings themselves restores into the same ring.
  */
 
+import { carve } from '../../detectors/packed.ts'
+
 /** How many event ids an agent remembers for dedupe. */
 export const RECENT_IDS = 64
 
@@ -20,7 +23,7 @@ export class RecentIdHashes extends Float64Array {
   next = 0
 
   constructor() {
-    super(RECENT_IDS)
+    super(...carve(RECENT_IDS, 8))
   }
 
   /** True when `eventId` is among the remembered ids; otherwise remembers it (evicting the oldest). */
@@ -44,7 +47,7 @@ export class RecentIdHashes extends Float64Array {
     } else if (isSavedRing(saved)) {
       const bytes = Buffer.from(saved.hashes, 'base64')
       if (bytes.length === ring.byteLength) {
-        new Uint8Array(ring.buffer).set(bytes)
+        new Uint8Array(ring.buffer, ring.byteOffset, ring.byteLength).set(bytes)
         ring.next = saved.next % RECENT_IDS
       }
     }
