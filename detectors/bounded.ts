@@ -23,13 +23,31 @@ function sizeOf(table: Counts): number {
 }
 
 /**
+ * The table's own entry for `key`, never one inherited from Object.prototype: resource, tool and user
+ * names come from the events, and a name such as `constructor` or `toString` must be counted like
+ * any other, not read as a known key (that would hide a first touch) or shared between tables.
+ */
+export function ownEntry<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined
+}
+
+/**
+ * Set the table's own entry for `key`. `__proto__` is defined as an own property (as JSON.parse does)
+ * instead of assigned, which would replace the table's prototype.
+ */
+export function setOwnEntry<T>(table: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(table, key, { value, writable: true, enumerable: true, configurable: true })
+  else table[key] = value
+}
+
+/**
  * Count one occurrence of `key` at `ts`. When the table is full, the rarest (then oldest) entries are
  * evicted first: a rare key forgotten costs at most a repeated "first seen", a frequent key forgotten
  * would cost a false alarm. A sixteenth of the table goes at once, so that a stream of distinct keys
  * costs one sort per capacity/16 inserts rather than a scan of the whole table per insert.
  */
 export function bump(table: Counts, key: string, ts: number, capacity: number): void {
-  const entry = table[key]
+  const entry = ownEntry(table, key)
   if (entry) {
     entry[0] += 1
     if (ts > entry[2]) entry[2] = ts
@@ -43,10 +61,10 @@ export function bump(table: Counts, key: string, ts: number, capacity: number): 
     for (let i = 0; i < removed; i++) delete table[entries[i][0]]
     size = entries.length - removed
   }
-  table[key] = [1, ts, ts]
+  setOwnEntry(table, key, [1, ts, ts])
   sizes.set(table, size + 1)
 }
 
 export function countOf(table: Counts, key: string): number {
-  return table[key]?.[0] ?? 0
+  return ownEntry(table, key)?.[0] ?? 0
 }

@@ -18,7 +18,7 @@
  * sub-agents carry a blueprint; a chain that crosses blueprints restarts its depth count.
  */
 import { z } from 'zod'
-import { bump, countOf, type Counts } from './bounded.ts'
+import { bump, countOf, ownEntry, type Counts } from './bounded.ts'
 import { fromDoublings, othersNow, peerDiscount, round, tallyAgent } from './scoring.ts'
 import { MINUTE } from './time.ts'
 import { SENSITIVITY_WEIGHT, clamp01, type Detector, type Finding } from './types.ts'
@@ -186,7 +186,7 @@ export const delegation: Detector<Cfg, State> = {
     const parentId = e.agent.parentId
     if (parentId && own.n === 0 && peers) {
       const start = windowStart(e.ts, windowMs)
-      const entry = peers.spawns[parentId]
+      const entry = ownEntry(peers.spawns, parentId)
       const spawned = (entry && entry[1] === start ? entry[0] : 0) + 1
       const threshold = Math.max(cfg.minSpawnBurst, Math.ceil(cfg.burstFactor * peers.usualMaxSpawns))
       const s = burstScore(spawned, threshold)
@@ -267,17 +267,17 @@ export const delegation: Detector<Cfg, State> = {
     const parentId = e.agent.parentId
     if (parentId && own.n === 0 && peers) {
       const start = windowStart(e.ts, windowMs)
-      const entry = peers.spawns[parentId]
+      const entry = ownEntry(peers.spawns, parentId)
       if (!entry) bump(peers.spawns, parentId, start, cfg.peerCapacity)
       else if (start > entry[1]) {
         peers.usualMaxSpawns = Math.max(entry[0], peers.usualMaxSpawns * MAX_DECAY)
         entry[0] = 1
         entry[1] = start
       } else if (start === entry[1]) entry[0] += 1
-      peers.spawns[parentId][2] = e.ts
+      ownEntry(peers.spawns, parentId)![2] = e.ts
       const depth = countOf(peers.depth, parentId) + 1
       bump(peers.depth, e.agent.id, e.ts, cfg.subAgentCapacity)
-      peers.depth[e.agent.id][0] = depth
+      ownEntry(peers.depth, e.agent.id)![0] = depth
       peers.maxDepthSeen = Math.max(peers.maxDepthSeen, depth)
     }
 

@@ -22,6 +22,7 @@
  */
 import { z } from 'zod'
 import { addToLogHistogram, fromDoublings, histogramTotal, logHistogramQuantile, round } from './scoring.ts'
+import { ownEntry, setOwnEntry } from './bounded.ts'
 import { DAY, HOUR } from './time.ts'
 import { SENSITIVITY_WEIGHT, hourOfWeek, type Detector } from './types.ts'
 import { uint16Counts, uint32Counts, type Uint16Counts, type Uint32Counts } from './packed.ts'
@@ -206,7 +207,7 @@ function lowerBound(sorted: readonly number[], x: number): number {
 
 /** Fold one call's size into the tool's entry; when full, the least used tool is forgotten. */
 function noteSize(sizes: State['sizes'], tool: string, records: number | undefined, bytes: number | undefined, capacity: number): void {
-  let entry = sizes[tool]
+  let entry = ownEntry(sizes, tool)
   if (!entry) {
     const tools = Object.keys(sizes)
     if (tools.length >= capacity) {
@@ -214,7 +215,8 @@ function noteSize(sizes: State['sizes'], tool: string, records: number | undefin
       for (const t of tools) if (sizes[t][0] < sizes[victim][0]) victim = t
       delete sizes[victim]
     }
-    entry = sizes[tool] = [0, 0, 0, 0, 0]
+    entry = [0, 0, 0, 0, 0]
+    setOwnEntry(sizes, tool, entry)
   }
   entry[0] += 1
   if (records !== undefined) entry[1] = Math.max(entry[1], round(log2p(records), 3))
@@ -230,9 +232,9 @@ function noteSize(sizes: State['sizes'], tool: string, records: number | undefin
  * judged against the hour alone).
  */
 function usualCallSize(own: State, peers: State | undefined, tool: string, m: number, cfg: Cfg, peerReady: boolean): number {
-  const mine = own.sizes[tool]
+  const mine = ownEntry(own.sizes, tool)
   if (mine && mine[0] >= cfg.minCallsForSizes) return mine[m + 2]!
-  const theirs = peerReady ? peers?.sizes[tool] : undefined
+  const theirs = peerReady && peers ? ownEntry(peers.sizes, tool) : undefined
   if (theirs && theirs[0] >= cfg.minCallsForSizes) return theirs[m + 2]!
   return 0
 }
@@ -245,7 +247,7 @@ function reviveSize(e: number[]): SizeEntry {
 
 function reviveSizes(sizes: Record<string, number[]>): Record<string, SizeEntry> {
   const out: Record<string, SizeEntry> = {}
-  for (const tool in sizes) out[tool] = reviveSize(sizes[tool]!)
+  for (const tool of Object.keys(sizes)) setOwnEntry(out, tool, reviveSize(sizes[tool]!))
   return out
 }
 
@@ -365,8 +367,8 @@ export const volume: Detector<Cfg, State> = {
     // Per-call size against the largest call of this tool: own, else the blueprint's.
     let sizeScore = 0
     let sizeMetric = -1
-    const ownSizes = own.sizes[e.tool]
-    const peerSizes = peers && ctx.peerAgents >= cfg.minPeerAgents ? peers.sizes[e.tool] : undefined
+    const ownSizes = ownEntry(own.sizes, e.tool)
+    const peerSizes = peers && ctx.peerAgents >= cfg.minPeerAgents ? ownEntry(peers.sizes, e.tool) : undefined
     const sizeBasis = ownSizes && ownSizes[0] >= cfg.minCallsForSizes ? ownSizes : peerSizes && peerSizes[0] >= cfg.minCallsForSizes ? peerSizes : undefined
     if (sizeBasis) {
       for (let m = 1; m < M; m++) {
