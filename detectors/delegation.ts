@@ -51,10 +51,13 @@ type Probation = [string, number, number, number]
 /** New users on probation per agent: enough for sessions that overlap, bounded. */
 const PROBATION_KEPT = 4
 
+/** Whether a probation's session, opened by the user's first call, is still open at `ts`. */
+const sessionOpen = (p: Probation, ts: number, cfg: Cfg) => ts - p[1] <= cfg.userSessionMinutes * MINUTE
+
 /** The user's probation entry while their session is open. */
 function onProbation(own: State, userId: string, ts: number, cfg: Cfg): Probation | undefined {
   if (!own.probation) return undefined
-  for (const p of own.probation) if (p[0] === userId && ts - p[1] <= cfg.userSessionMinutes * MINUTE) return p
+  for (const p of own.probation) if (p[0] === userId && sessionOpen(p, ts, cfg)) return p
   return undefined
 }
 
@@ -249,7 +252,7 @@ export const delegation: Detector<Cfg, State> = {
         const peerReady = peers !== undefined && ctx.peerAgents >= cfg.minPeerAgents
         const ownReady = own.n >= cfg.minOwnEvents
         const weight = ownReady || peerReady ? newUserNovelty(own, peers, userId, cfg, ctx, ownReady, peerReady).weight : 0
-        const open = (own.probation ?? []).filter((p) => e.ts - p[1] <= cfg.userSessionMinutes * MINUTE).slice(-(PROBATION_KEPT - 1))
+        const open = (own.probation ?? []).filter((p) => sessionOpen(p, e.ts, cfg)).slice(-(PROBATION_KEPT - 1))
         open.push([userId, e.ts, isSensitiveCall(e) ? 1 : 0, round(weight, 4)])
         own.probation = open
       }

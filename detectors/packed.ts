@@ -41,18 +41,15 @@ export class Uint32Counts extends Uint32Array {
   }
 }
 
-/** `saved` (a plain array from JSON, or already packed) as Uint16Counts of `length`. */
-export function uint16Counts(saved: ArrayLike<number> | undefined, length: number): Uint16Counts {
-  if (saved instanceof Uint16Counts) return saved
-  const out = new Uint16Counts(...carve(length, 2))
+type CountsKind<T> = (new (buffer: ArrayBuffer, byteOffset: number, length: number) => T) & { BYTES_PER_ELEMENT: number }
+
+/** `saved` (a plain array from JSON, or already packed) as counts of `Kind` and `length`, carved from a slab. */
+function packed<T extends Uint16Counts | Uint32Counts>(Kind: CountsKind<T>, saved: ArrayLike<number> | undefined, length: number): T {
+  if (saved instanceof Kind) return saved
+  const out = new Kind(...carve(length, Kind.BYTES_PER_ELEMENT))
   if (saved) for (let i = 0, n = Math.min(length, saved.length); i < n; i++) out[i] = saved[i]!
   return out
 }
 
-/** `saved` (a plain array from JSON, or already packed) as Uint32Counts of `length`. */
-export function uint32Counts(saved: ArrayLike<number> | undefined, length: number): Uint32Counts {
-  if (saved instanceof Uint32Counts) return saved
-  const out = new Uint32Counts(...carve(length, 4))
-  if (saved) for (let i = 0, n = Math.min(length, saved.length); i < n; i++) out[i] = saved[i]!
-  return out
-}
+export const uint16Counts = (saved: ArrayLike<number> | undefined, length: number): Uint16Counts => packed(Uint16Counts, saved, length)
+export const uint32Counts = (saved: ArrayLike<number> | undefined, length: number): Uint32Counts => packed(Uint32Counts, saved, length)

@@ -14,6 +14,7 @@
 import { z } from 'zod'
 import { bump, countOf, type Counts } from './bounded.ts'
 import { OPERATION_RISK, peerDiscount, round } from './scoring.ts'
+import { WEEK } from './time.ts'
 import { clamp01, type Detector } from './types.ts'
 
 const Config = z
@@ -60,8 +61,6 @@ function joinFactor(peers: State, peerAgents: number, ts: number, cfg: Cfg): { f
   const perAgentWeek = peers.joins[1] / (peerAgents * weeks)
   return { factor: 1 / (1 + perAgentWeek / cfg.restrictedJoinsHalf), perAgentWeek }
 }
-
-const WEEK = 7 * 24 * 3_600_000
 
 /**
  * The namespace of a resource: everything up to its last "/" when there is a path below the

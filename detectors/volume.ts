@@ -227,16 +227,16 @@ function noteSize(sizes: State['sizes'], tool: string, records: number | undefin
 }
 
 /**
- * Records (m = 1) or bytes (m = 2) one call of `tool` usually moves: the agent's mean once it knows
- * the tool, else the blueprint's; 0 when neither knows it well enough (an unknown tool's volume is
- * judged against the hour alone).
+ * What the sizes of `tool`'s calls are judged by: the agent's entry once it knows the tool, else the
+ * blueprint's once enough peers are established (`peerSizesReady`); none when neither knows it well
+ * enough (an unknown tool's volume is then judged against the hour alone).
  */
-function usualCallSize(own: State, peers: State | undefined, tool: string, m: number, cfg: Cfg, peerReady: boolean): number {
+function sizeBasis(own: State, peers: State | undefined, tool: string, cfg: Cfg, peerSizesReady: boolean): SizeEntry | undefined {
   const mine = ownEntry(own.sizes, tool)
-  if (mine && mine[0] >= cfg.minCallsForSizes) return mine[m + 2]!
-  const theirs = peerReady && peers ? ownEntry(peers.sizes, tool) : undefined
-  if (theirs && theirs[0] >= cfg.minCallsForSizes) return theirs[m + 2]!
-  return 0
+  if (mine && mine[0] >= cfg.minCallsForSizes) return mine
+  const theirs = peerSizesReady && peers ? ownEntry(peers.sizes, tool) : undefined
+  if (theirs && theirs[0] >= cfg.minCallsForSizes) return theirs
+  return undefined
 }
 
 /** A saved size entry in the current layout: entries saved without means take the largest call as the mean. */
@@ -323,7 +323,7 @@ export const volume: Detector<Cfg, State> = {
     const records = e.records ?? 0
     const bytes = e.bytes ?? 0
     const sameHour = own.hour === hour
-    const peerSizesReady = ctx.peerAgents >= cfg.minPeerAgents
+    const callBasis = sizeBasis(own, peers, e.tool, cfg, ctx.peerAgents >= cfg.minPeerAgents)
 
     // Per-hour surge against own rhythm, or the peers' per-agent rhythm for a new agent. Evidence is
     // written only for the finding returned; the loop keeps the metric and expectation behind it.
@@ -350,7 +350,7 @@ export const volume: Detector<Cfg, State> = {
         if (m > 0 && call === 0 && now === 0) continue
         let exp = expected(basis, h, m, cfg.quietHourFloorDoublings) ?? activeMedian(basis, m)
         // What this hour's calls usually move, this one included.
-        const mix = m === 0 ? -1 : log2p((sameHour ? own.mix[m - 1]! : 0) + usualCallSize(own, peers, e.tool, m, cfg, peerSizesReady))
+        const mix = m === 0 ? -1 : log2p((sameHour ? own.mix[m - 1]! : 0) + (callBasis ? callBasis[m + 2]! : 0))
         if (mix > exp) exp = mix
         const raw = log2p(now) - exp
         const over = raw - fleetExcess - tolerance
@@ -367,14 +367,11 @@ export const volume: Detector<Cfg, State> = {
     // Per-call size against the largest call of this tool: own, else the blueprint's.
     let sizeScore = 0
     let sizeMetric = -1
-    const ownSizes = ownEntry(own.sizes, e.tool)
-    const peerSizes = peers && ctx.peerAgents >= cfg.minPeerAgents ? ownEntry(peers.sizes, e.tool) : undefined
-    const sizeBasis = ownSizes && ownSizes[0] >= cfg.minCallsForSizes ? ownSizes : peerSizes && peerSizes[0] >= cfg.minCallsForSizes ? peerSizes : undefined
-    if (sizeBasis) {
+    if (callBasis) {
       for (let m = 1; m < M; m++) {
         const value = m === 1 ? e.records : e.bytes
         if (value === undefined) continue
-        const over = log2p(value) - sizeBasis[m]! - cfg.sizeMarginDoublings
+        const over = log2p(value) - callBasis[m]! - cfg.sizeMarginDoublings
         const s = fromDoublings(over, cfg.halfScoreDoublings)
         if (s > sizeScore) {
           sizeScore = s
@@ -393,13 +390,13 @@ export const volume: Detector<Cfg, State> = {
     if (perCall) {
       const metric = METRICS[sizeMetric]!
       const thisCall = (sizeMetric === 1 ? e.records : e.bytes)!
-      const largestBefore = round(Math.pow(2, sizeBasis![sizeMetric]!) - 1, 0)
-      const baseline = sizeBasis === ownSizes ? 'own' : 'peers'
+      const largestBefore = round(Math.pow(2, callBasis![sizeMetric]!) - 1, 0)
+      const baseline = callBasis === ownEntry(own.sizes, e.tool) ? 'own' : 'peers'
       return {
         score,
         observation: 'surge',
-        reason: `one ${e.tool} call moved ${thisCall} ${metric}; the largest of ${sizeBasis![0]} earlier calls moved ${largestBefore} (${baseline} baseline)`,
-        evidence: { metric: `${metric}PerCall`, thisCall, largestBefore, callsOfTool: sizeBasis![0], baseline, tool: e.tool, sensitivity },
+        reason: `one ${e.tool} call moved ${thisCall} ${metric}; the largest of ${callBasis![0]} earlier calls moved ${largestBefore} (${baseline} baseline)`,
+        evidence: { metric: `${metric}PerCall`, thisCall, largestBefore, callsOfTool: callBasis![0], baseline, tool: e.tool, sensitivity },
       }
     }
     const thisHour = (sameHour ? own.win[hourMetric]! : 0) + (hourMetric === 0 ? 1 : hourMetric === 1 ? records : bytes)
@@ -445,9 +442,12 @@ export const volume: Detector<Cfg, State> = {
       own.win[0] += 1
       own.win[1] += records
       own.win[2] += bytes
-      const peerSizesReady = ctx.peerAgents >= cfg.minPeerAgents
-      own.mix[0] += usualCallSize(own, peers, e.tool, 1, cfg, peerSizesReady)
-      own.mix[1] += usualCallSize(own, peers, e.tool, 2, cfg, peerSizesReady)
+      // Means per call: records at 3, bytes at 4 (see State.sizes).
+      const basis = sizeBasis(own, peers, e.tool, cfg, ctx.peerAgents >= cfg.minPeerAgents)
+      if (basis) {
+        own.mix[0] += basis[3]
+        own.mix[1] += basis[4]
+      }
     }
     own.calls += 1
     noteSize(own.sizes, e.tool, e.records, e.bytes, cfg.sizeCapacity)

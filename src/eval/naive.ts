@@ -10,14 +10,13 @@
  */
 import type { AgentEvent, AgentEventInput } from '../../schemas/events.ts'
 import type { Detection, RiskEvent } from '../../schemas/risk.ts'
+import { DAY, HOUR } from '../../detectors/time.ts'
 
 export interface NaiveOptions {
   /** History an agent needs before novelty alerts; measured from its first event. Days. Default 3. */
   warmupDays?: number
 }
 
-const DAY_MS = 86_400_000
-const HOUR_MS = 3_600_000
 export const NAIVE_DETECTOR = 'naive_first_seen'
 
 interface Seen {
@@ -30,7 +29,7 @@ interface Seen {
 
 /** Alerts for a time-ordered stream of events (decoded events, or contract events without `ts`). */
 export function naiveReference(events: Iterable<AgentEvent | AgentEventInput>, opts: NaiveOptions = {}): RiskEvent[] {
-  const warmupMs = (opts.warmupDays ?? 3) * DAY_MS
+  const warmupMs = (opts.warmupDays ?? 3) * DAY
   const agents = new Map<string, Seen>()
   const out: RiskEvent[] = []
   for (const e of events) {
@@ -62,7 +61,7 @@ export function naiveReference(events: Iterable<AgentEvent | AgentEventInput>, o
 }
 
 function alertFor(e: AgentEvent | AgentEventInput, novel: [string, string | number][], historyMs: number): RiskEvent {
-  const historyDays = Math.round((historyMs / DAY_MS) * 10) / 10
+  const historyDays = Math.round((historyMs / DAY) * 10) / 10
   const detections: Detection[] = novel.map(([feature, value]) => ({
     detector: NAIVE_DETECTOR,
     score: 1,
@@ -90,5 +89,5 @@ function alertFor(e: AgentEvent | AgentEventInput, novel: [string, string | numb
 
 /** UTC hour of the day, 0-23, of an epoch-ms time. */
 function hourOfDay(ts: number): number {
-  return Math.floor((((ts % DAY_MS) + DAY_MS) % DAY_MS) / HOUR_MS)
+  return Math.floor((((ts % DAY) + DAY) % DAY) / HOUR)
 }
