@@ -65,6 +65,36 @@ export function bump(table: Counts, key: string, ts: number, capacity: number): 
   sizes.set(table, size + 1)
 }
 
+/**
+ * Fold `from` into `into`: counts add, first seen takes the earlier time and last seen the later.
+ * When the union holds more than `capacity` keys, the rarest (then least recently seen) go, down to
+ * `capacity`, the same order `bump` evicts in. Entries are copied, never shared, since `from` keeps
+ * counting. `combine` replaces the count rule for tables whose first field is not a count.
+ */
+export function mergeCounts(into: Counts, from: Counts, capacity: number, combine: (a: number, b: number) => number = (a, b) => a + b): void {
+  for (const key of Object.keys(from)) {
+    const theirs = from[key]!
+    const mine = ownEntry(into, key)
+    if (mine) {
+      mine[0] = combine(mine[0], theirs[0])
+      if (theirs[1] < mine[1]) mine[1] = theirs[1]
+      if (theirs[2] > mine[2]) mine[2] = theirs[2]
+    } else setOwnEntry(into, key, [theirs[0], theirs[1], theirs[2]])
+  }
+  trimCounts(into, capacity)
+}
+
+/** Evict the rarest (then least recently seen) entries of `table` until at most `capacity` are left. */
+export function trimCounts(table: Counts, capacity: number): void {
+  const entries = Object.entries(table)
+  let size = entries.length
+  if (size > capacity) {
+    entries.sort(([, a], [, b]) => a[0] - b[0] || a[2] - b[2])
+    for (let i = 0; size > capacity; i++, size--) delete table[entries[i]![0]]
+  }
+  sizes.set(table, size)
+}
+
 export function countOf(table: Counts, key: string): number {
   return ownEntry(table, key)?.[0] ?? 0
 }

@@ -53,3 +53,8 @@ function packed<T extends Uint16Counts | Uint32Counts>(Kind: CountsKind<T>, save
 
 export const uint16Counts = (saved: ArrayLike<number> | undefined, length: number): Uint16Counts => packed(Uint16Counts, saved, length)
 export const uint32Counts = (saved: ArrayLike<number> | undefined, length: number): Uint32Counts => packed(Uint32Counts, saved, length)
+
+/** Add `from` into `into` element-wise (merging counts learned from disjoint sets of events). */
+export function addCounts(into: { [i: number]: number; length: number }, from: ArrayLike<number>): void {
+  for (let i = 0, n = Math.min(into.length, from.length); i < n; i++) into[i] += from[i]!
+}

@@ -68,6 +68,31 @@ export function tallyAgent(peer: [number, number], ownMark: number, ts: number, 
   return ownMark
 }
 
+/**
+ * tallyAgent into the tally (`tallyOf`) of each state of `peers` (the view first) with the agent's
+ * mark as it was before this event, so that every partial counts the agent exactly when the view
+ * does. Returns the mark the view's tally gives; `ownMark` when there is none.
+ */
+export function tallyAgentIn<S>(peers: readonly S[], tallyOf: (s: S) => [number, number], ownMark: number, ts: number, windowMs: number): number {
+  let mark = ownMark
+  for (let i = 0; i < peers.length; i++) {
+    const m = tallyAgent(tallyOf(peers[i]!), ownMark, ts, windowMs)
+    if (i === 0) mark = m
+  }
+  return mark
+}
+
+/**
+ * Fold the tally `from` into `into`, both `[windowStart, agents]` of disjoint agents: in the same
+ * window the agents add; otherwise the newer window is the one open now and the older is over.
+ */
+export function mergeTally(into: [number, number], from: readonly [number, number]): void {
+  if (from[0] > into[0]) {
+    into[0] = from[0]
+    into[1] = from[1]
+  } else if (from[0] === into[0]) into[1] += from[1]
+}
+
 /** Other agents (not this one) tallied in the window containing `ts`. */
 export function othersNow(peer: [number, number], ownMark: number, ts: number, windowMs: number): number {
   const start = Math.floor(ts / windowMs) * windowMs
