@@ -18,8 +18,8 @@
  * sub-agents carry a blueprint; a chain that crosses blueprints restarts its depth count.
  */
 import { z } from 'zod'
-import { bump, countOf, ownEntry, type Counts } from './bounded.ts'
-import { fromDoublings, othersNow, peerDiscount, round, tallyAgent } from './scoring.ts'
+import { bump, countOf, mergeCounts, ownEntry, setOwnEntry, trimCounts, type Counts } from './bounded.ts'
+import { fromDoublings, mergeTally, othersNow, peerDiscount, round, tallyAgentIn } from './scoring.ts'
 import { MINUTE } from './time.ts'
 import { SENSITIVITY_WEIGHT, clamp01, type Detector, type Finding } from './types.ts'
 
@@ -249,9 +249,10 @@ export const delegation: Detector<Cfg, State> = {
         if (isSensitiveCall(e)) probation[2] += 1
       } else if (newForAgent) {
         // On probation with the novelty they had before this agent served them; ended sessions go.
-        const peerReady = peers !== undefined && ctx.peerAgents >= cfg.minPeerAgents
+        const view = peers[0]
+        const peerReady = view !== undefined && ctx.peerAgents >= cfg.minPeerAgents
         const ownReady = own.n >= cfg.minOwnEvents
-        const weight = ownReady || peerReady ? newUserNovelty(own, peers, userId, cfg, ctx, ownReady, peerReady).weight : 0
+        const weight = ownReady || peerReady ? newUserNovelty(own, view, userId, cfg, ctx, ownReady, peerReady).weight : 0
         const open = (own.probation ?? []).filter((p) => sessionOpen(p, e.ts, cfg)).slice(-(PROBATION_KEPT - 1))
         open.push([userId, e.ts, isSensitiveCall(e) ? 1 : 0, round(weight, 4)])
         own.probation = open
@@ -259,29 +260,36 @@ export const delegation: Detector<Cfg, State> = {
       bump(own.users, userId, e.ts, cfg.capacity)
       own.attended += 1
       if (newForAgent) own.newUsers += 1
-      if (peers) {
-        const newForBlueprint = countOf(peers.users, userId) === 0
-        peers.attended += 1
-        if (newForBlueprint) peers.newUsers += 1
-        if (newForAgent) bump(peers.users, userId, e.ts, cfg.peerCapacity)
+      if (peers.length > 0) {
+        // New to the blueprint as a whole: the view knows the users of every partition.
+        const newForBlueprint = countOf(peers[0]!.users, userId) === 0
+        for (const p of peers) {
+          p.attended += 1
+          if (newForBlueprint) p.newUsers += 1
+          if (newForAgent) bump(p.users, userId, e.ts, cfg.peerCapacity)
+        }
       }
     }
 
     const parentId = e.agent.parentId
-    if (parentId && own.n === 0 && peers) {
+    if (parentId && own.n === 0 && peers.length > 0) {
       const start = windowStart(e.ts, windowMs)
-      const entry = ownEntry(peers.spawns, parentId)
-      if (!entry) bump(peers.spawns, parentId, start, cfg.peerCapacity)
-      else if (start > entry[1]) {
-        peers.usualMaxSpawns = Math.max(entry[0], peers.usualMaxSpawns * MAX_DECAY)
-        entry[0] = 1
-        entry[1] = start
-      } else if (start === entry[1]) entry[0] += 1
-      ownEntry(peers.spawns, parentId)![2] = e.ts
-      const depth = countOf(peers.depth, parentId) + 1
-      bump(peers.depth, e.agent.id, e.ts, cfg.subAgentCapacity)
-      ownEntry(peers.depth, e.agent.id)![0] = depth
-      peers.maxDepthSeen = Math.max(peers.maxDepthSeen, depth)
+      // The parent's depth as the view knows it: the parent may be another partition's agent.
+      const depth = countOf(peers[0]!.depth, parentId) + 1
+      for (const p of peers) {
+        // Each state keeps the parent's spawn window on its own clock, so that windows merge by adding.
+        const entry = ownEntry(p.spawns, parentId)
+        if (!entry) bump(p.spawns, parentId, start, cfg.peerCapacity)
+        else if (start > entry[1]) {
+          p.usualMaxSpawns = Math.max(entry[0], p.usualMaxSpawns * MAX_DECAY)
+          entry[0] = 1
+          entry[1] = start
+        } else if (start === entry[1]) entry[0] += 1
+        ownEntry(p.spawns, parentId)![2] = e.ts
+        bump(p.depth, e.agent.id, e.ts, cfg.subAgentCapacity)
+        ownEntry(p.depth, e.agent.id)![0] = depth
+        p.maxDepthSeen = Math.max(p.maxDepthSeen, depth)
+      }
     }
 
     if (isProbe(e)) {
@@ -291,10 +299,50 @@ export const delegation: Detector<Cfg, State> = {
         own.probeWin = [start, 0]
       }
       if (start === own.probeWin[0]) own.probeWin[1] += 1
-      if (peers) own.probeCounted = tallyAgent(peers.probingNow, own.probeCounted, e.ts, windowMs)
+      own.probeCounted = tallyAgentIn(peers, probingNowOf, own.probeCounted, e.ts, windowMs)
     }
 
     own.n += 1
-    if (peers) peers.n += 1
+    for (const p of peers) p.n += 1
+  },
+
+  mergePeers(into, from, cfg) {
+    // probeWin, usualMaxProbes, probeCounted and probation are the agent's own.
+    // Distinct agents serving each user add up.
+    mergeCounts(into.users, from.users, cfg.peerCapacity)
+    into.n += from.n
+    into.attended += from.attended
+    // Each partial counted a user as new when the view did not know them, so these add up to the view's.
+    into.newUsers += from.newUsers
+    mergeTally(into.probingNow, from.probingNow)
+    // A parent's sub-agents may sit in several partitions: spawns in the same window add; of two
+    // different windows the newer is the open one and the older is over. The worst closed window is
+    // approximated by the larger of the two states' (and the window closed here): the view closes
+    // windows holding the spawns of every partition, so the merge can be lower than the view's.
+    let usual = Math.max(into.usualMaxSpawns, from.usualMaxSpawns)
+    for (const parent of Object.keys(from.spawns)) {
+      const theirs = from.spawns[parent]!
+      const mine = ownEntry(into.spawns, parent)
+      if (!mine) setOwnEntry(into.spawns, parent, [theirs[0], theirs[1], theirs[2]])
+      else if (theirs[1] === mine[1]) {
+        mine[0] += theirs[0]
+        mine[2] = Math.max(mine[2], theirs[2])
+      } else if (theirs[1] > mine[1]) {
+        usual = Math.max(usual, mine[0])
+        mine[0] = theirs[0]
+        mine[1] = theirs[1]
+        mine[2] = Math.max(mine[2], theirs[2])
+      } else {
+        usual = Math.max(usual, theirs[0])
+        mine[2] = Math.max(mine[2], theirs[2])
+      }
+    }
+    into.usualMaxSpawns = usual
+    trimCounts(into.spawns, cfg.peerCapacity)
+    // Sub-agent ids are disjoint across partitions; a depth is a level, not a count, so the deeper wins.
+    mergeCounts(into.depth, from.depth, cfg.subAgentCapacity, Math.max)
+    into.maxDepthSeen = Math.max(into.maxDepthSeen, from.maxDepthSeen)
   },
 }
+
+const probingNowOf = (s: State) => s.probingNow

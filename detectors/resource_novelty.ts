@@ -12,7 +12,7 @@
  * its full weight, whatever the rate.
  */
 import { z } from 'zod'
-import { bump, countOf, type Counts } from './bounded.ts'
+import { bump, countOf, mergeCounts, type Counts } from './bounded.ts'
 import { OPERATION_RISK, peerDiscount, round } from './scoring.ts'
 import { WEEK } from './time.ts'
 import { clamp01, type Detector } from './types.ts'
@@ -163,17 +163,30 @@ export const resourceNovelty: Detector<Cfg, State> = {
   learn(e, own, peers, cfg) {
     if (e.kind !== 'tool_call') return
     const isNewForAgent = countOf(own.res, e.resource) === 0
+    // An established agent starting on a restricted resource its peers (the view) already use.
+    const joining = isNewForAgent && e.sensitivity === 'restricted' && own.n + 1 > cfg.minOwnEvents && peers.length > 0 && countOf(peers[0]!.adopters, e.resource) > 0
     bump(own.res, e.resource, e.ts, cfg.capacity)
     const namespace = isNewForAgent ? namespaceOf(e.resource) : undefined
     if (namespace) bump((own.ns ??= {}), namespace, e.ts, cfg.capacity)
     own.n += 1
-    if (peers) {
-      const joins = (peers.joins ??= [e.ts, 0])
-      // An established agent starting on a restricted resource its peers already use.
-      if (isNewForAgent && e.sensitivity === 'restricted' && own.n > cfg.minOwnEvents && countOf(peers.adopters, e.resource) > 0) joins[1] += 1
-      bump(peers.res, e.resource, e.ts, cfg.peerCapacity)
-      peers.n += 1
-      if (isNewForAgent) bump(peers.adopters, e.resource, e.ts, cfg.peerCapacity)
+    for (const p of peers) {
+      const joins = (p.joins ??= [e.ts, 0])
+      if (joining) joins[1] += 1
+      bump(p.res, e.resource, e.ts, cfg.peerCapacity)
+      p.n += 1
+      if (isNewForAgent) bump(p.adopters, e.resource, e.ts, cfg.peerCapacity)
+    }
+  },
+
+  mergePeers(into, from, cfg) {
+    mergeCounts(into.res, from.res, cfg.peerCapacity)
+    into.n += from.n
+    // Distinct agents per resource add: the two states learned from different agents.
+    mergeCounts(into.adopters, from.adopters, cfg.peerCapacity)
+    if (from.joins) {
+      // The rate is measured from the first event either learned, over the joins of both.
+      if (!into.joins) into.joins = [from.joins[0], from.joins[1]]
+      else into.joins = [Math.min(into.joins[0], from.joins[0]), into.joins[1] + from.joins[1]]
     }
   },
 }

@@ -5,8 +5,8 @@
  * when the peers are failing at the same time (an identity-provider outage, a rotated secret).
  */
 import { z } from 'zod'
-import { bump, countOf, type Counts } from './bounded.ts'
-import { anyOf, fromDoublings, othersNow, peerDiscount, round, tallyAgent } from './scoring.ts'
+import { bump, countOf, mergeCounts, type Counts } from './bounded.ts'
+import { anyOf, fromDoublings, mergeTally, othersNow, peerDiscount, round, tallyAgentIn } from './scoring.ts'
 import { MINUTE } from './time.ts'
 import { type Detector } from './types.ts'
 
@@ -134,13 +134,13 @@ export const signinContext: Detector<Cfg, State> = {
       const key = `${attr}:${value}`
       const isNewForAgent = countOf(own.seen, key) === 0
       bump(own.seen, key, e.ts, cfg.capacity)
-      if (peers) {
-        bump(peers.seen, key, e.ts, cfg.peerCapacity)
-        if (isNewForAgent) bump(peers.adopters, key, e.ts, cfg.peerCapacity)
+      for (const p of peers) {
+        bump(p.seen, key, e.ts, cfg.peerCapacity)
+        if (isNewForAgent) bump(p.adopters, key, e.ts, cfg.peerCapacity)
       }
     }
     own.n += 1
-    if (peers) peers.n += 1
+    for (const p of peers) p.n += 1
     if (e.outcome !== 'failure') return
     const windowMs = cfg.failureWindowMinutes * MINUTE
     const start = Math.floor(e.ts / windowMs) * windowMs
@@ -150,6 +150,16 @@ export const signinContext: Detector<Cfg, State> = {
     }
     // A late failure from an already closed window is not counted again.
     if (start === own.failWin[0]) own.failWin[1] += 1
-    if (peers) own.failCounted = tallyAgent(peers.failingNow, own.failCounted, e.ts, windowMs)
+    own.failCounted = tallyAgentIn(peers, failingNowOf, own.failCounted, e.ts, windowMs)
+  },
+
+  mergePeers(into, from, cfg) {
+    // failWin, usualMaxFailures and failCounted are the agent's own.
+    mergeCounts(into.seen, from.seen, cfg.peerCapacity)
+    into.n += from.n
+    mergeCounts(into.adopters, from.adopters, cfg.peerCapacity)
+    mergeTally(into.failingNow, from.failingNow)
   },
 }
+
+const failingNowOf = (s: State) => s.failingNow

@@ -6,10 +6,10 @@
  * night when the whole blueprint works late is not an anomaly).
  */
 import { z } from 'zod'
-import { othersNow, peerDiscount, round, tallyAgent } from './scoring.ts'
+import { mergeTally, othersNow, peerDiscount, round, tallyAgentIn } from './scoring.ts'
 import { DAY, HOUR } from './time.ts'
 import { clamp01, hourOfWeek, type Detector } from './types.ts'
-import { uint32Counts, type Uint32Counts } from './packed.ts'
+import { addCounts, uint32Counts, type Uint32Counts } from './packed.ts'
 
 const Config = z
   .object({
@@ -120,11 +120,27 @@ export const timeOfWeek: Detector<Cfg, State> = {
     own.hours[h] += 1
     own.n += 1
     if (own.firstTs < 0 || e.ts < own.firstTs) own.firstTs = e.ts
-    if (!peers) return
-    peers.hours[h] += 1
-    peers.n += 1
-    if (peers.firstTs < 0 || e.ts < peers.firstTs) peers.firstTs = e.ts
-    if (firstAtHour) (peers.hourAgents ??= new Array<number>(SLOTS).fill(0))[h] += 1
-    own.counted = tallyAgent(peers.now, own.counted, e.ts, HOUR)
+    if (peers.length === 0) return
+    for (const p of peers) {
+      p.hours[h] += 1
+      p.n += 1
+      if (p.firstTs < 0 || e.ts < p.firstTs) p.firstTs = e.ts
+      if (firstAtHour) (p.hourAgents ??= new Array<number>(SLOTS).fill(0))[h] += 1
+    }
+    own.counted = tallyAgentIn(peers, nowOf, own.counted, e.ts, HOUR)
+  },
+
+  mergePeers(into, from) {
+    // `counted` is the agent's own.
+    addCounts(into.hours, from.hours)
+    into.n += from.n
+    if (from.firstTs >= 0 && (into.firstTs < 0 || from.firstTs < into.firstTs)) into.firstTs = from.firstTs
+    if (from.hourAgents) {
+      if (!into.hourAgents) into.hourAgents = from.hourAgents.slice()
+      else addCounts(into.hourAgents, from.hourAgents)
+    }
+    mergeTally(into.now, from.now)
   },
 }
+
+const nowOf = (s: State) => s.now

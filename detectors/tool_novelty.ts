@@ -5,7 +5,7 @@
  * not an anomaly. A brand-new agent is judged against its peers from its first event.
  */
 import { z } from 'zod'
-import { bump, countOf, type Counts } from './bounded.ts'
+import { bump, countOf, mergeCounts, type Counts } from './bounded.ts'
 import { OPERATION_RISK, peerDiscount, round } from './scoring.ts'
 import { SENSITIVITY_WEIGHT, clamp01, type Detector } from './types.ts'
 
@@ -116,12 +116,21 @@ export const toolNovelty: Detector<Cfg, State> = {
     bump(own.tools, e.tool, e.ts, cfg.capacity)
     bump(own.ops, e.operation, e.ts, 8)
     own.n += 1
-    if (peers) {
-      bump(peers.tools, e.tool, e.ts, cfg.peerCapacity)
-      bump(peers.ops, e.operation, e.ts, 8)
-      peers.n += 1
-      if (newTool) bump(peers.toolAdopters, e.tool, e.ts, cfg.peerCapacity)
-      if (newOp) bump(peers.opAdopters, e.operation, e.ts, 8)
+    for (const p of peers) {
+      bump(p.tools, e.tool, e.ts, cfg.peerCapacity)
+      bump(p.ops, e.operation, e.ts, 8)
+      p.n += 1
+      if (newTool) bump(p.toolAdopters, e.tool, e.ts, cfg.peerCapacity)
+      if (newOp) bump(p.opAdopters, e.operation, e.ts, 8)
     }
+  },
+
+  mergePeers(into, from, cfg) {
+    mergeCounts(into.tools, from.tools, cfg.peerCapacity)
+    // Five operations at most: the 8 of learn never evicts.
+    mergeCounts(into.ops, from.ops, 8)
+    into.n += from.n
+    mergeCounts(into.toolAdopters, from.toolAdopters, cfg.peerCapacity)
+    mergeCounts(into.opAdopters, from.opAdopters, 8)
   },
 }

@@ -6,7 +6,7 @@
  * discounted when peers of the blueprint routinely take the same step.
  */
 import { z } from 'zod'
-import { bump, countOf, type Counts } from './bounded.ts'
+import { bump, countOf, mergeCounts, type Counts } from './bounded.ts'
 import { OPERATION_RISK, peerDiscount, round } from './scoring.ts'
 import { MINUTE } from './time.ts'
 import { SENSITIVITY_WEIGHT, clamp01, type Detector } from './types.ts'
@@ -135,13 +135,21 @@ export const toolSequence: Detector<Cfg, State> = {
       bump(own.trans, key, e.ts, cfg.capacity)
       bump(own.from, from, e.ts, cfg.capacity)
       own.n += 1
-      if (peers) {
-        bump(peers.trans, key, e.ts, cfg.peerCapacity)
-        bump(peers.from, from, e.ts, cfg.peerCapacity)
-        peers.n += 1
-        if (isNewForAgent) bump(peers.adopters, key, e.ts, cfg.peerCapacity)
+      for (const p of peers) {
+        bump(p.trans, key, e.ts, cfg.peerCapacity)
+        bump(p.from, from, e.ts, cfg.peerCapacity)
+        p.n += 1
+        if (isNewForAgent) bump(p.adopters, key, e.ts, cfg.peerCapacity)
       }
     }
     if (!own.last || e.ts >= own.last[1]) own.last = [e.tool, e.ts, e.traceId ?? '']
+  },
+
+  mergePeers(into, from, cfg) {
+    // `last` is the agent's own; a peer state's stays null.
+    mergeCounts(into.trans, from.trans, cfg.peerCapacity)
+    mergeCounts(into.from, from.from, cfg.peerCapacity)
+    into.n += from.n
+    mergeCounts(into.adopters, from.adopters, cfg.peerCapacity)
   },
 }

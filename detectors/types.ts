@@ -6,8 +6,12 @@
  * - `score` says how anomalous one event is against the baselines, in [0, 1] (higher = more
  *   anomalous), with a plain-words reason and evidence; `undefined` means abstain (warming up, or
  *   nothing to say). Deciding what counts as risk is the pipeline's job, not the detector's.
- * - `learn` folds an event into the baselines. The pipeline calls it only for events that were not
- *   flagged (scored below medium) and whose agent is not confirmed compromised.
+ * - `learn` folds an event into the agent's own state and into each peer state it is given. The
+ *   pipeline calls it only for events that were not flagged (scored below medium) and whose agent is
+ *   not confirmed compromised.
+ * - `mergePeers` folds a peer state learned from one set of agents into one learned from another,
+ *   so that a blueprint's baseline can be kept as partials (one per input partition) and judged as
+ *   their merge.
  * - `State` must encode to JSON (objects, arrays, numbers, strings, booleans, or objects with a
  *   `toJSON` such as detectors/packed.ts's counts): it is encoded to ClickHouse as is and restored on
  *   start, through `revive` when the in-memory layout differs from what JSON gives back.
@@ -87,8 +91,29 @@ export interface Detector<Cfg = any, State = any> {
    * Absent: the JSON is the layout.
    */
   revive?(saved: State): State
+  /** `peers` is the blueprint view the agent is judged against; undefined without a blueprint. */
   score(e: AgentEvent, own: State, peers: State | undefined, cfg: Cfg, ctx: DetectorContext): Finding | undefined
-  learn(e: AgentEvent, own: State, peers: State | undefined, cfg: Cfg, ctx: DetectorContext): void
+  /**
+   * Fold `e` into `own` and into every state of `peers`. `peers[0]`, when present, is the view the
+   * agent is judged against: every decision that depends on what the peers know (peers already use
+   * this resource, the user is new to the blueprint, how deep the parent is) is taken against it and
+   * against `own` as it was before this event, and the same increments then go to every state of
+   * `peers`, so that a partial learns exactly what the view learns from the partial's agents.
+   * Windows a state keeps for itself (the open hour, "agents doing X now") roll on that state's own
+   * clock. Empty: the agent has no blueprint.
+   */
+  learn(e: AgentEvent, own: State, peers: readonly State[], cfg: Cfg, ctx: DetectorContext): void
+  /**
+   * Fold `from`, a peer state learned from a set of agents disjoint from those of `into` (another
+   * partition's agents: agents are partitioned by id), into `into`. Counts add, first-seen times
+   * take the min and last-seen the max, distinct-agent counts add, bounded tables keep the most used
+   * entries up to their capacity in `cfg`, typed-array counts add element-wise, windowed "agents
+   * doing X now" tallies keep the newest window (adding when both are in it), own-only fields are
+   * left alone. Where a field cannot be merged exactly (a moving average, a decaying maximum) the
+   * detector says how it approximates. Nothing of `from` is aliased into `into`: `from` keeps
+   * learning. Both states may be in their revived layout (see `revive`).
+   */
+  mergePeers(into: State, from: State, cfg: Cfg): void
 }
 
 /** Sensitivity weights shared by detectors that care what was touched: [0, 1]. */

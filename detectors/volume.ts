@@ -25,7 +25,7 @@ import { addToLogHistogram, fromDoublings, histogramTotal, logHistogramQuantile,
 import { ownEntry, setOwnEntry } from './bounded.ts'
 import { DAY, HOUR } from './time.ts'
 import { SENSITIVITY_WEIGHT, hourOfWeek, type Detector } from './types.ts'
-import { uint16Counts, uint32Counts, type Uint16Counts, type Uint32Counts } from './packed.ts'
+import { addCounts, uint16Counts, uint32Counts, type Uint16Counts, type Uint32Counts } from './packed.ts'
 
 const Config = z
   .object({
@@ -443,7 +443,7 @@ export const volume: Detector<Cfg, State> = {
       own.win[1] += records
       own.win[2] += bytes
       // Means per call: records at 3, bytes at 4 (see State.sizes).
-      const basis = sizeBasis(own, peers, e.tool, cfg, ctx.peerAgents >= cfg.minPeerAgents)
+      const basis = sizeBasis(own, peers[0], e.tool, cfg, ctx.peerAgents >= cfg.minPeerAgents)
       if (basis) {
         own.mix[0] += basis[3]
         own.mix[1] += basis[4]
@@ -451,27 +451,106 @@ export const volume: Detector<Cfg, State> = {
     }
     own.calls += 1
     noteSize(own.sizes, e.tool, e.records, e.bytes, cfg.sizeCapacity)
-    if (!peers) return
-    rollTo(peers, hour, cfg, true)
-    if (peers.firstTs < 0) peers.firstTs = e.ts
-    if (peers.hour === hour) {
-      peers.win[0] += 1
-      peers.win[1] += records
-      peers.win[2] += bytes
-      if (own.countedHour !== hour) {
-        peers.winAgents += 1
-        own.countedHour = hour
-      }
-      // This agent's excess over its own rhythm so far this hour (over its peers' while it is new).
-      const basis = e.ts - own.firstTs >= cfg.minHistoryDays * DAY ? own : peers
-      let excess = 0
-      for (let m = 0; m < M; m++) {
-        const exp = expected(basis, h, m, cfg.quietHourFloorDoublings)
-        if (exp !== undefined) excess = Math.max(excess, log2p(own.win[m]) - exp)
-      }
-      if (e.agent.id in peers.excessNow || excessCount(peers.excessNow) < cfg.fleetCapacity) setExcess(peers.excessNow, e.agent.id, round(excess, 3))
+    if (peers.length === 0) return
+    // Each state closes hours on its own clock (a partial's agents may be silent when the view's are not).
+    for (const p of peers) {
+      rollTo(p, hour, cfg, true)
+      if (p.firstTs < 0) p.firstTs = e.ts
     }
-    peers.calls += 1
-    noteSize(peers.sizes, e.tool, e.records, e.bytes, cfg.peerSizeCapacity)
+    // This agent's excess over its own rhythm so far this hour (over its peers' while it is new),
+    // against the view; counted once per hour in every state, as the view counts it.
+    const basis = e.ts - own.firstTs >= cfg.minHistoryDays * DAY ? own : peers[0]!
+    let excess = 0
+    for (let m = 0; m < M; m++) {
+      const exp = expected(basis, h, m, cfg.quietHourFloorDoublings)
+      if (exp !== undefined) excess = Math.max(excess, log2p(own.win[m]) - exp)
+    }
+    excess = round(excess, 3)
+    const counted = own.countedHour === hour
+    for (const p of peers) {
+      if (p.hour === hour) {
+        p.win[0] += 1
+        p.win[1] += records
+        p.win[2] += bytes
+        if (!counted) {
+          p.winAgents += 1
+          own.countedHour = hour
+        }
+        if (e.agent.id in p.excessNow || excessCount(p.excessNow) < cfg.fleetCapacity) setExcess(p.excessNow, e.agent.id, excess)
+      }
+      p.calls += 1
+      noteSize(p.sizes, e.tool, e.records, e.bytes, cfg.peerSizeCapacity)
+    }
   },
+
+  mergePeers(into, from, cfg) {
+    // mix and countedHour are the agent's own.
+    if (from.firstTs >= 0 && (into.firstTs < 0 || from.firstTs < into.firstTs)) into.firstTs = from.firstTs
+    into.calls += from.calls
+    mergeSizes(into.sizes, from.sizes, cfg.peerSizeCapacity)
+    // Residuals are folded by agents' own states only; a peer state's stay zero, and add all the same.
+    addCounts(into.excess, from.excess)
+    // Close `into`'s hours up to `from`'s open one, so that both have closed the same hours.
+    if (from.hour > into.hour) rollTo(into, from.hour, cfg, true)
+    // Hour-of-week rhythm: a slot is a moving average of log2(1 + volume per active agent) of the
+    // hours folded into it, and an average over the union of two agent sets is not a function of the
+    // two averages, so the merge approximates. It keeps the larger of the two: where only one
+    // partition's agents work at that hour (the other folded silent hours, zeros) the larger is the
+    // view's value exactly, and where both work it errs towards the busier partition's level; a mean
+    // would halve the log volume of hours one partition sleeps through and read every such hour as a
+    // surge. The hours folded are calendar hours, not events, so the larger count is kept too.
+    for (let h = 0; h < SLOTS; h++) {
+      const theirs = from.slotHours[h]!
+      if (theirs === 0) continue
+      const mine = into.slotHours[h]!
+      for (let m = 0; m < M; m++) {
+        const i = h * M + m
+        into.slots[i] = mine === 0 ? from.slots[i]! : Math.max(into.slots[i]!, from.slots[i]!)
+      }
+      into.slotHours[h] = Math.max(mine, theirs)
+    }
+    medians.delete(into)
+    // The open hour: the same hour's calls and agents add up. An older open hour of `from` is over
+    // for `into`, which has already closed it without them: those calls are left out of the rhythm.
+    if (from.hour === into.hour && from.hour >= 0) {
+      for (let m = 0; m < M; m++) into.win[m] += from.win[m]!
+      into.winAgents += from.winAgents
+      const excessNow: Record<string, number> = {}
+      let n = 0
+      for (const table of [into.excessNow, from.excessNow]) {
+        for (const id of Object.keys(table)) {
+          if (n >= cfg.fleetCapacity) break
+          if (Object.hasOwn(excessNow, id)) continue
+          setOwnEntry(excessNow, id, table[id]!)
+          n++
+        }
+      }
+      into.excessNow = excessNow
+    }
+  },
+}
+
+/** Fold the call sizes `from` into `into`: calls add, the largest call is the larger, means weigh by calls; the least used tools go beyond `capacity`. */
+function mergeSizes(into: State['sizes'], from: State['sizes'], capacity: number): void {
+  for (const tool of Object.keys(from)) {
+    const theirs = from[tool]!
+    const mine = ownEntry(into, tool)
+    if (!mine) {
+      setOwnEntry(into, tool, [theirs[0], theirs[1], theirs[2], theirs[3], theirs[4]])
+      continue
+    }
+    const calls = mine[0] + theirs[0]
+    if (calls > 0) {
+      mine[3] = round((mine[3] * mine[0] + theirs[3] * theirs[0]) / calls, 3)
+      mine[4] = round((mine[4] * mine[0] + theirs[4] * theirs[0]) / calls, 3)
+    }
+    mine[0] = calls
+    mine[1] = Math.max(mine[1], theirs[1])
+    mine[2] = Math.max(mine[2], theirs[2])
+  }
+  const tools = Object.keys(into)
+  if (tools.length > capacity) {
+    tools.sort((a, b) => into[a]![0] - into[b]![0])
+    for (let i = 0; i < tools.length - capacity; i++) delete into[tools[i]!]
+  }
 }

@@ -236,7 +236,7 @@ export class Pipeline {
 
   private learn(e: AgentEvent, agent: AgentProfile, peers: BlueprintProfile | undefined, active: ReturnType<DetectorSettingsResolver['forBlueprint']>, ctx: DetectorContext): void {
     for (const { detector, settings } of active) {
-      detector.learn(e, agent.states[detector.name], peers?.states[detector.name], settings, ctx)
+      detector.learn(e, agent.states[detector.name], peers ? [peers.states[detector.name]] : NO_PEERS, settings, ctx)
     }
     if (agent.learned === 0) {
       agent.firstLearnedTs = e.ts
@@ -345,6 +345,8 @@ type OnParent = { detection: Detection; family: string; key: string }
 const NO_META: ProcessMeta = Object.freeze({})
 const NO_FAMILIES: ReadonlyMap<string, number> = new Map()
 const NO_DETECTIONS: Detection[] = []
+/** The peer states of an agent without a blueprint. */
+const NO_PEERS: readonly unknown[] = Object.freeze([])
 
 function fillContext(ctx: DetectorContext, agent: AgentProfile, peers: BlueprintProfile | undefined): DetectorContext {
   ctx.ownEvents = agent.learned
