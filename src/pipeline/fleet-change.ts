@@ -36,6 +36,27 @@ export function quorum(cfg: Config['risk']['fleetChange'], blueprintAgents: numb
   return Math.max(cfg.minAgents, Math.ceil(cfg.minFraction * blueprintAgents))
 }
 
+/**
+ * Fold the sightings of another partition's agents into `into`: the union, the newest time per
+ * agent, bounded as recordSighting bounds them (the stalest agents of a key, then the least
+ * recently seen keys, go first).
+ */
+export function mergeSightings(into: BlueprintProfile, from: BlueprintProfile['sightings']): void {
+  for (const [key, agents] of Object.entries(from)) {
+    const seen = (into.sightings[key] ??= {})
+    for (const [a, t] of Object.entries(agents)) seen[a] = Math.max(seen[a] ?? 0, t)
+    const names = Object.keys(seen)
+    if (names.length > FLEET_AGENTS_PER_KEY) {
+      names.sort((x, y) => seen[x] - seen[y])
+      for (const a of names.slice(0, names.length - FLEET_AGENTS_PER_KEY)) delete seen[a]
+    }
+  }
+  const keys = Object.keys(into.sightings)
+  if (keys.length <= FLEET_KEYS) return
+  const latest = keys.map((k) => [k, Math.max(...Object.values(into.sightings[k]))] as const).sort((a, b) => a[1] - b[1])
+  for (const [k] of latest.slice(0, keys.length - FLEET_KEYS)) delete into.sightings[k]
+}
+
 function evictIfFull(bp: BlueprintProfile): void {
   const keys = Object.keys(bp.sightings)
   if (keys.length < FLEET_KEYS) return
