@@ -67,6 +67,13 @@ export const BaselinesConfig = z
       .min(0)
       .default(72)
       .describe('An agent counts as an established peer of its blueprint once its learned history spans this long; detectors judge new agents only against established peers, so a blueprint whose agents all started together is not judged against minutes of history. Hours.'),
+    peerRefreshSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .default(60)
+      .describe('With several instances in one consumer group, each loads from ClickHouse the peer baselines the others checkpointed for the partitions it does not hold, this often (and on every assignment), so a blueprint spread over instances is judged against all its peers; what another instance learned reaches this one within about this period plus the checkpoint interval. Seconds of wall time.'),
   })
   .strict()
 

@@ -30,6 +30,7 @@ import { Checkpointer } from './store/checkpointer.ts'
 import { Store, type BaselineRows } from './store/store.ts'
 import { renderMetrics } from './metrics.ts'
 import { log } from './util/log.ts'
+import { describeError } from './util/errors.ts'
 
 export interface ServiceOptions {
   /** Extra destinations, e.g. the Kafka topics; ClickHouse and the live hub are always there. */
@@ -62,6 +63,12 @@ export interface Service {
   restorePartitions(partitions: number[]): Promise<number>
   /** Checkpoint and drop the agents of these Kafka partitions (on revocation). */
   releasePartitions(partitions: number[]): Promise<number>
+  /**
+   * Load the partial peer baselines other instances saved since the last refresh, for the
+   * partitions this instance does not hold, and rebuild the views they change. Runs every
+   * `baselines.peerRefreshSeconds` with Kafka; returns the blueprints rebuilt.
+   */
+  refreshPeers(): Promise<number>
 }
 
 export async function createService(initial: Config, opts: ServiceOptions = {}): Promise<Service> {
@@ -88,7 +95,10 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   enforcement.restore(await store.loadEnforcementChanges())
 
   const pipeline = new Pipeline(config.current())
-  for (const b of await store.loadBlueprints()) pipeline.baselines.restoreBlueprint(b)
+  // With Kafka, partials of the partitions assigned later become this instance's own; until then
+  // every saved partial is another instance's, and the views are built from all of them.
+  if (initial.kafka.enabled) pipeline.baselines.holdAssignedOnly()
+  pipeline.baselines.restorePartials(await store.loadPartials(), pipeline.mergeProfiles)
   // With Kafka, agents are restored per partition on assignment; otherwise all of them now.
   if (!initial.kafka.enabled) for (const p of await store.loadAgents()) pipeline.baselines.restoreAgent(p)
   pipeline.restoreElevated()
@@ -114,7 +124,7 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     // (1) The snapshot, synchronously: no event is processed between these three lines, so the
     // baselines cover exactly the positions.
     const dirty = pipeline.baselines.takeDirty()
-    const rows = store.baselineRows(dirty.agents, dirty.blueprints)
+    const rows = store.baselineRows(dirty.agents, dirty.partials)
     const positions = ingestor.processedPositions()
     unwritten.push(rows)
     return (async () => {
@@ -141,6 +151,36 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     const next = chain.then(fn, fn)
     chain = next.catch(() => {})
     return next
+  }
+
+  /**
+   * Saved partials of partitions not held that are newer than the copies in memory: a query of
+   * versions, then one for the states of the changed ones only. No baseline is touched here.
+   */
+  const loadStaleRemote = async () => {
+    const stale = pipeline.baselines.staleRemote(await store.partialVersions())
+    return stale.length ? store.loadPartials({ keys: stale }) : []
+  }
+  const refreshPeers = async (): Promise<number> => {
+    // Queried outside the processing order, so events keep flowing meanwhile; applied in order.
+    const loaded = await loadStaleRemote()
+    if (loaded.length === 0) return 0
+    const rebuilt = await serial(async () => pipeline.baselines.refresh(loaded, pipeline.mergeProfiles))
+    if (rebuilt > 0) log.info({ partials: loaded.length, blueprints: rebuilt }, 'peer baselines refreshed from other instances')
+    return rebuilt
+  }
+  // With Kafka, views take in what other instances learned: on a wall-clock period read anew from
+  // the config each time, so a change applies from the next refresh.
+  let refreshTimer: NodeJS.Timeout | undefined
+  const scheduleRefresh = () => {
+    refreshTimer = setTimeout(() => {
+      refreshPeers()
+        .catch((err) => log.warn({ err: describeError(err) }, 'peer baseline refresh failed; views keep what they had until the next one'))
+        .finally(() => {
+          if (refreshTimer) scheduleRefresh()
+        })
+    }, config.current().baselines.peerRefreshSeconds * 1000)
+    refreshTimer.unref()
   }
 
   const publishAll = (events: RiskEvent[]) => events.forEach((e) => ingestor.publish(e))
@@ -262,11 +302,14 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
           },
         })
       }
+      if (initial.kafka.enabled && !refreshTimer) scheduleRefresh()
       ready = true
       log.info({ agents: pipeline.baselines.agents.size, blueprints: pipeline.baselines.blueprints.size, sources: sources.map((s) => s.name) }, 'service started')
     },
     async stop() {
       ready = false
+      clearTimeout(refreshTimer)
+      refreshTimer = undefined
       // Each source revokes what it holds: a checkpoint, whose offsets it commits before leaving.
       for (const s of sources) await s.stop()
       await serial(() => checkpointer.stop())
@@ -278,11 +321,15 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     restorePartitions: (partitions) =>
       serial(async () => {
         const profiles = await store.loadAgents(partitions)
-        // Blueprint baselines span every partition: refresh them from what all instances saved.
-        for (const b of await store.loadBlueprints()) pipeline.baselines.mergeBlueprint(b)
+        // Peer baselines span every partition: the partials of the assigned partitions (their
+        // previous holder saved them on revocation) become this instance's, and the others'
+        // newer partials are taken in, before any event of these partitions is processed.
+        const own = await store.loadPartials({ partitions })
+        let rebuilt = pipeline.baselines.assign(partitions, own, pipeline.mergeProfiles)
+        rebuilt += pipeline.baselines.refresh(await loadStaleRemote(), pipeline.mergeProfiles)
         for (const p of profiles) pipeline.baselines.restoreAgent(p)
         pipeline.restoreElevated()
-        log.info({ partitions, agents: profiles.length }, 'baselines restored for assigned partitions')
+        log.info({ partitions, agents: profiles.length, partials: own.length, blueprintsRebuilt: rebuilt }, 'baselines restored for assigned partitions')
         return profiles.length
       }),
     releasePartitions: (partitions) =>
@@ -291,10 +338,13 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
         const owned = new Set(partitions)
         const gone = [...pipeline.baselines.agents.values()].filter((p) => p.partition !== undefined && owned.has(p.partition)).map((p) => p.agentId)
         pipeline.baselines.evict(gone)
+        // Saved by the commit above; from now on another instance's, merged from ClickHouse.
+        pipeline.baselines.revoke(partitions)
         ingestor.forgetPartitions(partitions)
         log.info({ partitions, agents: gone.length }, 'baselines checkpointed and released for revoked partitions')
         return gone.length
       }),
+    refreshPeers,
   }
   return service
 }

@@ -1,10 +1,22 @@
 /**
  * All hot baselines of this instance: agents it owns and the blueprints they belong to, with
  * dirty tracking so that only changed profiles are checkpointed to ClickHouse.
+ *
+ * A blueprint's peer baseline spans every Kafka partition, while an instance holds only some. Per
+ * blueprint it keeps:
+ * - the view (`blueprints`): what scoring reads and learning updates;
+ * - partials (`partials`): one per partition it holds, learned only from that partition's events
+ *   with the same increments as the view; these are what checkpoints save;
+ * - remote partials (`remote`): the latest saved partial of each partition it does not hold, as
+ *   last loaded from ClickHouse.
+ * The view is rebuilt as the merge of remote and local partials only when the saved partials it
+ * stands for change (a newer remote one, a partition assigned with a newer one); learning never
+ * waits for that, and an instance holding every partition of a blueprint never rebuilds its view.
  */
 import type { AgentEvent } from '../../schemas/events.ts'
 import {
   completeStates,
+  LEGACY_PARTITION,
   newAgentProfile,
   newBlueprintProfile,
   type AgentProfile,
@@ -12,11 +24,38 @@ import {
 } from './profiles.ts'
 import { RecentIdHashes } from './recent-ids.ts'
 
+/** A saved partial: which blueprint and partition, and the version it was saved with. */
+export interface PartialKey {
+  blueprintId: string
+  partition: number
+  /** Wall-clock microseconds of the save; a newer version replaces an older one. */
+  version: number
+}
+
+export interface PartialCopy extends PartialKey {
+  profile: BlueprintProfile
+}
+
+/** Folds `from`, learned from partitions disjoint from those of `into`, into `into`. */
+export type ProfileMerger = (into: BlueprintProfile, from: BlueprintProfile) => void
+
+/** Version of a remote partial known only from memory (moved there on revocation): any saved copy replaces it. */
+const UNSAVED = 0
+
 export class Baselines {
   readonly agents = new Map<string, AgentProfile>()
+  /** Blueprint id -> its view: what scoring reads. */
   readonly blueprints = new Map<string, BlueprintProfile>()
+  /** Blueprint id -> partition -> partial learned from that partition's events here. */
+  readonly partials = new Map<string, Map<number, BlueprintProfile>>()
+  /** Blueprint id -> partition -> latest saved partial of a partition this instance does not hold. */
+  readonly remote = new Map<string, Map<number, PartialCopy>>()
+  /** Kafka partitions held; ignored while `holdsAll`. */
+  private readonly held = new Set<number>()
+  /** Without Kafka an instance holds every partition: whatever was saved is its own. */
+  private holdsAll = true
   private readonly dirtyAgents = new Set<string>()
-  private readonly dirtyBlueprints = new Set<string>()
+  private readonly dirtyPartials = new Set<BlueprintProfile>()
 
   /** The agent's profile, created on its first event. */
   agentFor(e: AgentEvent): AgentProfile {
@@ -28,6 +67,7 @@ export class Baselines {
     return p
   }
 
+  /** The blueprint's view, created on its first event. */
   blueprint(id: string | undefined): BlueprintProfile | undefined {
     if (id === undefined) return undefined
     let b = this.blueprints.get(id)
@@ -38,26 +78,45 @@ export class Baselines {
     return b
   }
 
-  markDirty(agent: AgentProfile, blueprint?: BlueprintProfile): void {
-    this.dirtyAgents.add(agent.agentId)
-    if (blueprint) this.dirtyBlueprints.add(blueprint.blueprintId)
+  /** The blueprint's partial for one partition held here, created on its first event. */
+  partial(id: string | undefined, partition: number): BlueprintProfile | undefined {
+    if (id === undefined) return undefined
+    let byPartition = this.partials.get(id)
+    if (!byPartition) {
+      byPartition = new Map()
+      this.partials.set(id, byPartition)
+    }
+    let b = byPartition.get(partition)
+    if (!b) {
+      b = newBlueprintProfile(id)
+      b.partition = partition
+      byPartition.set(partition, b)
+    }
+    return b
   }
 
-  /** Profiles changed since the last call, and forget that they were. */
-  takeDirty(): { agents: AgentProfile[]; blueprints: BlueprintProfile[] } {
+  markDirty(agent: AgentProfile, partial?: BlueprintProfile): void {
+    this.dirtyAgents.add(agent.agentId)
+    if (partial) this.dirtyPartials.add(partial)
+  }
+
+  /** Profiles changed since the last call (agents, and partials: never views), and forget that they were. */
+  takeDirty(): { agents: AgentProfile[]; partials: BlueprintProfile[] } {
     const agents: AgentProfile[] = []
-    const blueprints: BlueprintProfile[] = []
+    const partials: BlueprintProfile[] = []
     for (const id of this.dirtyAgents) {
       const p = this.agents.get(id)
       if (p) agents.push(p)
     }
-    for (const id of this.dirtyBlueprints) {
-      const b = this.blueprints.get(id)
-      if (b) blueprints.push(b)
+    for (const b of this.dirtyPartials) {
+      // Only partials of partitions held here: a revoked partition's were saved with its
+      // revocation, and one learned from events without a partition while holding only assigned
+      // ones (HTTP ingest beside Kafka) must not overwrite what that partition's holder saves.
+      if (this.holds(b.partition!) && this.partials.get(b.blueprintId)?.get(b.partition!) === b) partials.push(b)
     }
     this.dirtyAgents.clear()
-    this.dirtyBlueprints.clear()
-    return { agents, blueprints }
+    this.dirtyPartials.clear()
+    return { agents, partials }
   }
 
   /** Take a profile as parsed from its saved JSON (any version saved before) into memory. */
@@ -68,23 +127,164 @@ export class Baselines {
     this.agents.set(p.agentId, p)
   }
 
+  /** Take a view as parsed from JSON as this instance's view of its blueprint, as it is. */
   restoreBlueprint(b: BlueprintProfile): void {
-    completeStates(b.states)
-    b.sightings ??= {}
-    this.blueprints.set(b.blueprintId, b)
+    this.blueprints.set(b.blueprintId, reviveBlueprint(b))
+  }
+
+  /** Whether events of this partition are learned here (and its partials saved from here). */
+  holds(partition: number): boolean {
+    return partition !== LEGACY_PARTITION && (this.holdsAll || this.held.has(partition))
+  }
+
+  /** From now on hold only the partitions assigned (`assign`), as a member of a consumer group. */
+  holdAssignedOnly(): void {
+    this.holdsAll = false
   }
 
   /**
-   * Take a blueprint baseline saved by any instance when it has learned more than ours: peer
-   * baselines span partitions, so after a handoff the fuller copy is the better judge.
+   * Start from saved partials: those of partitions held become local, the others remote; every
+   * blueprint's view is built from them. Returns the blueprints built.
    */
-  mergeBlueprint(b: BlueprintProfile): void {
-    const ours = this.blueprints.get(b.blueprintId)
-    if (!ours || b.learned > ours.learned) this.restoreBlueprint(b)
+  restorePartials(saved: PartialCopy[], merge: ProfileMerger): number {
+    const changed = new Set<string>()
+    for (const s of saved) {
+      if (this.holds(s.partition)) this.setLocal(s)
+      else this.setRemote(s)
+      changed.add(s.blueprintId)
+    }
+    for (const id of changed) this.rebuild(id, merge)
+    return changed.size
+  }
+
+  /**
+   * Partitions assigned: each blueprint's saved partial of them becomes local (the previous holder
+   * checkpointed it on revocation), and is no longer remote; a partial of another partition not
+   * held updates `remote`. Views whose partials changed are rebuilt. Returns the blueprints rebuilt.
+   */
+  assign(partitions: readonly number[], saved: PartialCopy[], merge: ProfileMerger): number {
+    const assigned = new Set(partitions.filter((p) => !this.holds(p)))
+    for (const p of assigned) this.held.add(p)
+    const changed = new Set<string>()
+    for (const s of saved) {
+      if (assigned.has(s.partition)) {
+        const had = this.remote.get(s.blueprintId)?.get(s.partition)
+        this.remote.get(s.blueprintId)?.delete(s.partition)
+        this.setLocal(s)
+        // The same version as the remote copy: the view already stands for it.
+        if (had?.version !== s.version) changed.add(s.blueprintId)
+      } else if (!this.holds(s.partition) && this.newerRemote(s)) {
+        this.setRemote(s)
+        changed.add(s.blueprintId)
+      }
+    }
+    // A remote partial of an assigned partition that was not saved any more (cannot happen once
+    // saved, kept for safety): the view must stop counting it.
+    for (const [id, byPartition] of this.remote) {
+      for (const p of assigned) {
+        if (byPartition.delete(p)) changed.add(id)
+      }
+    }
+    for (const id of changed) this.rebuild(id, merge)
+    return changed.size
+  }
+
+  /**
+   * Partitions revoked (after the checkpoint that saved their partials): their partials become
+   * remote as they are, so views do not change; the next refresh replaces them with what the next
+   * holder saves.
+   */
+  revoke(partitions: readonly number[]): void {
+    for (const p of partitions) this.held.delete(p)
+    for (const [id, byPartition] of this.partials) {
+      for (const p of partitions) {
+        const b = byPartition.get(p)
+        if (!b) continue
+        byPartition.delete(p)
+        this.setRemote({ blueprintId: id, partition: p, version: UNSAVED, profile: b })
+      }
+    }
+  }
+
+  /** Of these saved versions, the partials of partitions not held that are newer than `remote`'s. */
+  staleRemote(saved: readonly PartialKey[]): PartialKey[] {
+    return saved.filter((s) => !this.holds(s.partition) && this.newerRemote(s))
+  }
+
+  /**
+   * Newer saved partials of partitions not held replace their remote copies; views of the
+   * blueprints whose remote partials changed are rebuilt. Returns the blueprints rebuilt.
+   */
+  refresh(saved: PartialCopy[], merge: ProfileMerger): number {
+    const changed = new Set<string>()
+    for (const s of saved) {
+      if (this.holds(s.partition) || !this.newerRemote(s)) continue
+      this.setRemote(s)
+      changed.add(s.blueprintId)
+    }
+    for (const id of changed) this.rebuild(id, merge)
+    return changed.size
   }
 
   /** Drop agents from memory (after a partition is revoked and checkpointed). */
   evict(agentIds: Iterable<string>): void {
     for (const id of agentIds) this.agents.delete(id)
   }
+
+  private newerRemote(s: PartialKey): boolean {
+    const had = this.remote.get(s.blueprintId)?.get(s.partition)
+    return had === undefined || s.version > had.version
+  }
+
+  private setLocal(s: PartialCopy): void {
+    const b = reviveBlueprint(s.profile)
+    b.partition = s.partition
+    let byPartition = this.partials.get(s.blueprintId)
+    if (!byPartition) {
+      byPartition = new Map()
+      this.partials.set(s.blueprintId, byPartition)
+    }
+    byPartition.set(s.partition, b)
+  }
+
+  private setRemote(s: PartialCopy): void {
+    reviveBlueprint(s.profile)
+    let byPartition = this.remote.get(s.blueprintId)
+    if (!byPartition) {
+      byPartition = new Map()
+      this.remote.set(s.blueprintId, byPartition)
+    }
+    byPartition.set(s.partition, s)
+  }
+
+  /**
+   * The view as the merge of every partial, remote and local, in partition order (the same order
+   * on every instance). The first is copied whole, so a view of one partial equals it exactly.
+   */
+  private rebuild(id: string, merge: ProfileMerger): void {
+    const parts: BlueprintProfile[] = []
+    for (const s of this.remote.get(id)?.values() ?? []) parts.push(s.profile)
+    for (const b of this.partials.get(id)?.values() ?? []) parts.push(b)
+    if (parts.length === 0) {
+      this.blueprints.set(id, newBlueprintProfile(id))
+      return
+    }
+    parts.sort((a, b) => a.partition! - b.partition!)
+    const view = copyBlueprint(parts[0]!)
+    delete view.partition
+    for (const b of parts.slice(1)) merge(view, b)
+    this.blueprints.set(id, view)
+  }
+}
+
+/** A saved blueprint profile in its in-memory layout (see `completeStates`). */
+function reviveBlueprint(b: BlueprintProfile): BlueprintProfile {
+  completeStates(b.states)
+  b.sightings ??= {}
+  return b
+}
+
+/** A deep copy through JSON, the way a checkpoint and a restore copy it. */
+export function copyBlueprint(b: BlueprintProfile): BlueprintProfile {
+  return reviveBlueprint(JSON.parse(JSON.stringify(b)) as BlueprintProfile)
 }

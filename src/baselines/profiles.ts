@@ -73,7 +73,24 @@ export interface BlueprintProfile {
    * blueprint-wide change, not an anomaly. Bounded: see FLEET_KEYS and FLEET_AGENTS_PER_KEY.
    */
   sightings: Record<string, Record<string, number>>
+  /**
+   * Set on a partial baseline only: the Kafka partition whose agents it learned from. Absent on the
+   * view scoring reads, which merges the partials of every partition.
+   */
+  partition?: number
 }
+
+/**
+ * Partition key of a partial learned from events that came without a Kafka partition (HTTP ingest,
+ * replay, evaluation): one fixed key, so such a pipeline keeps one partial per blueprint.
+ */
+export const UNPARTITIONED = 0
+
+/**
+ * Partition number under which a blueprint baseline saved before per-partition partials (table
+ * blueprint_baselines) is read: no instance holds it, so every instance merges it in, unchanged.
+ */
+export const LEGACY_PARTITION = -1
 
 /** Fleet keys a blueprint remembers; the least recently seen go first. */
 export const FLEET_KEYS = 2048

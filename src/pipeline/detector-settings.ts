@@ -11,8 +11,8 @@ export interface ActiveDetector {
 }
 
 export class DetectorSettingsResolver {
-  private readonly cache = new Map<string, ActiveDetector[]>()
-  private readonly base: ActiveDetector[]
+  private readonly cache = new Map<string, { active: ActiveDetector[]; all: ActiveDetector[] }>()
+  private readonly base: { active: ActiveDetector[]; all: ActiveDetector[] }
 
   constructor(private readonly config: Config) {
     this.base = this.build(undefined)
@@ -20,26 +20,35 @@ export class DetectorSettingsResolver {
 
   /** Enabled detectors with their settings for an agent of `blueprintId`. */
   forBlueprint(blueprintId: string | undefined): ActiveDetector[] {
-    if (blueprintId === undefined || !this.config.blueprintOverrides[blueprintId]) return this.base
-    let active = this.cache.get(blueprintId)
-    if (!active) {
-      active = this.build(blueprintId)
-      this.cache.set(blueprintId, active)
-    }
-    return active
+    return this.resolve(blueprintId).active
   }
 
-  private build(blueprintId: string | undefined): ActiveDetector[] {
+  /** Every detector, enabled or not, with its settings for `blueprintId` (merging peer states). */
+  allForBlueprint(blueprintId: string | undefined): ActiveDetector[] {
+    return this.resolve(blueprintId).all
+  }
+
+  private resolve(blueprintId: string | undefined): { active: ActiveDetector[]; all: ActiveDetector[] } {
+    if (blueprintId === undefined || !this.config.blueprintOverrides[blueprintId]) return this.base
+    let resolved = this.cache.get(blueprintId)
+    if (!resolved) {
+      resolved = this.build(blueprintId)
+      this.cache.set(blueprintId, resolved)
+    }
+    return resolved
+  }
+
+  private build(blueprintId: string | undefined): { active: ActiveDetector[]; all: ActiveDetector[] } {
     const overrides = blueprintId ? this.config.blueprintOverrides[blueprintId]?.detectors : undefined
-    const out: ActiveDetector[] = []
+    const all: ActiveDetector[] = []
     for (const d of DETECTORS) {
       const base = (this.config.detectors as Record<string, DetectorSettings>)[d.name]
       const merged = overrides?.[d.name] ? { ...base, ...overrides[d.name] } : base
       // Overrides are validated by the detector's schema (plus enabled/weight) like the base section.
       const { enabled, weight, ...rest } = merged as DetectorSettings
       const settings = { ...d.config.parse(rest), enabled: Boolean(enabled), weight: Number(weight) } as DetectorSettings
-      if (settings.enabled) out.push({ detector: d, settings })
+      all.push({ detector: d, settings })
     }
-    return out
+    return { active: all.filter((a) => a.settings.enabled), all }
   }
 }

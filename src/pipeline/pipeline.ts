@@ -9,10 +9,10 @@ import type { Config } from '../../schemas/config.ts'
 import type { ActionName, Detection, RiskEvent, RiskLevel } from '../../schemas/risk.ts'
 import type { DetectorContext } from '../../detectors/index.ts'
 import { Baselines } from '../baselines/baselines.ts'
-import { FLAGGED_KEPT, emptyRisk, type AgentProfile, type BlueprintProfile } from '../baselines/profiles.ts'
+import { FLAGGED_KEPT, UNPARTITIONED, emptyRisk, type AgentProfile, type BlueprintProfile } from '../baselines/profiles.ts'
 import { DetectorSettingsResolver } from './detector-settings.ts'
 import { absorb, combine, familyMaxima, levelOf, levelRank, nextLevel, scoreAt } from './risk.ts'
-import { quorum, recordSighting } from './fleet-change.ts'
+import { mergeSightings, quorum, recordSighting } from './fleet-change.ts'
 
 export interface ProcessMeta {
   /** Kafka topic, partition and offset of the message, for exact redelivery detection. */
@@ -52,6 +52,8 @@ export class Pipeline {
   /** Wall clock for `detectedAt` only; injectable for tests. */
   private readonly now: () => number
   private readonly ctx: DetectorContext = { ownEvents: 0, ownHistoryMs: 0, peerAgents: 0, peerEvents: 0 }
+  /** The view's and the partial's state of one detector, refilled per call of `learn`: detectors keep nothing of it. */
+  private readonly peerStates: unknown[] = [undefined, undefined]
 
   constructor(config: Config, opts: { baselines?: Baselines; now?: () => number } = {}) {
     this.baselines = opts.baselines ?? new Baselines()
@@ -62,6 +64,21 @@ export class Pipeline {
   setConfig(config: Config): void {
     this.config = config
     this.resolver = new DetectorSettingsResolver(config)
+  }
+
+  /**
+   * Fold a partial peer baseline learned from other partitions into `into` (a view being rebuilt):
+   * each detector merges its state (`mergePeers`), counters add up (agents are disjoint across
+   * partitions), sightings unite.
+   */
+  readonly mergeProfiles = (into: BlueprintProfile, from: BlueprintProfile): void => {
+    for (const { detector, settings } of this.resolver.allForBlueprint(into.blueprintId)) {
+      detector.mergePeers(into.states[detector.name], from.states[detector.name], settings)
+    }
+    into.agents += from.agents
+    if (from.established !== undefined) into.established = (into.established ?? 0) + from.established
+    into.learned += from.learned
+    mergeSightings(into, from.sightings)
   }
 
   /** After a restore: pick up elevated agents and the event-time clock from the profiles. */
@@ -86,6 +103,9 @@ export class Pipeline {
     }
     this.stats.processed++
     const peers = this.baselines.blueprint(e.agent.blueprintId)
+    // The partial of the agent's partition learns what the view learns: it is what a checkpoint
+    // saves, and what other instances merge into their views.
+    const part = peers ? this.baselines.partial(e.agent.blueprintId, agent.partition ?? UNPARTITIONED) : undefined
     this.refreshIdentity(agent, e)
 
     const active = this.resolver.forBlueprint(e.agent.blueprintId)
@@ -115,6 +135,7 @@ export class Pipeline {
       if (repeat) score = Math.min(score, belowMedium)
       if (finding.fleetKey !== undefined && peers && !agent.compromised) {
         const agents = recordSighting(peers, finding.fleetKey, agent.agentId, e.ts, fleet.windowHours * 3_600_000)
+        recordSighting(part!, finding.fleetKey, agent.agentId, e.ts, fleet.windowHours * 3_600_000)
         if (agents >= quorum(fleet, peers.agents)) {
           this.stats.fleetChanges++
           continue
@@ -158,9 +179,9 @@ export class Pipeline {
         if (agent.flagged.length > FLAGGED_KEPT) agent.flagged.splice(0, agent.flagged.length - FLAGGED_KEPT)
       }
     } else {
-      this.learn(e, agent, peers, active, ctx)
+      this.learn(e, agent, peers, part, active, ctx)
     }
-    this.baselines.markDirty(agent, peers)
+    this.baselines.markDirty(agent, part)
     if (onParent) this.raiseParent(this.baselines.agents.get(e.agent.parentId!)!, onParent, e, out)
 
     if (e.ts > this.watermark) this.watermark = e.ts
@@ -206,8 +227,9 @@ export class Pipeline {
     if (!agent) return false
     agent.compromised = false
     const peers = this.baselines.blueprint(agent.blueprintId)
+    const part = peers ? this.baselines.partial(agent.blueprintId, agent.partition ?? UNPARTITIONED) : undefined
     const active = this.resolver.forBlueprint(agent.blueprintId)
-    for (const e of agent.flagged) this.learn(e, agent, peers, active, contextOf(agent, peers))
+    for (const e of agent.flagged) this.learn(e, agent, peers, part, active, contextOf(agent, peers))
     agent.flagged = []
     return this.resetRisk(agentId, 'confirm_safe', out)
   }
@@ -234,20 +256,38 @@ export class Pipeline {
     return true
   }
 
-  private learn(e: AgentEvent, agent: AgentProfile, peers: BlueprintProfile | undefined, active: ReturnType<DetectorSettingsResolver['forBlueprint']>, ctx: DetectorContext): void {
+  private learn(
+    e: AgentEvent,
+    agent: AgentProfile,
+    peers: BlueprintProfile | undefined,
+    part: BlueprintProfile | undefined,
+    active: ReturnType<DetectorSettingsResolver['forBlueprint']>,
+    ctx: DetectorContext,
+  ): void {
+    // The view first (decisions are taken against it), then the partial, which gets the same increments.
+    const states = this.peerStates
     for (const { detector, settings } of active) {
-      detector.learn(e, agent.states[detector.name], peers ? [peers.states[detector.name]] : NO_PEERS, settings, ctx)
+      if (peers) {
+        states[0] = peers.states[detector.name]
+        states[1] = part!.states[detector.name]
+      }
+      detector.learn(e, agent.states[detector.name], peers ? states : NO_PEERS, settings, ctx)
     }
+    // The view and the partial count alike (an agent's events are all on one partition), so the
+    // partials of all partitions add up to the view.
     if (agent.learned === 0) {
       agent.firstLearnedTs = e.ts
       if (peers) peers.agents += 1
+      if (part) part.agents += 1
     }
     if (peers && !agent.established && e.ts - agent.firstLearnedTs >= this.config.baselines.peerEstablishedAfterHours * 3_600_000) {
       agent.established = true
       peers.established = (peers.established ?? 0) + 1
+      if (part) part.established = (part.established ?? 0) + 1
     }
     agent.learned += 1
     if (peers) peers.learned += 1
+    if (part) part.learned += 1
     this.stats.learned++
   }
 

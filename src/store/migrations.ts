@@ -134,6 +134,17 @@ export const MIGRATIONS: Migration[] = [
                  argMax(compromised, b.version) AS compromised, argMax(state, b.version) AS state
           FROM {db}.agent_baselines AS b GROUP BY agent_id`,
   },
+  // Peer baselines per Kafka partition: each instance saves what it learned from the partitions it
+  // holds, and every instance merges the latest partial of each (blueprint, partition), so a
+  // blueprint spread over instances is judged against all its peers. blueprint_baselines (006)
+  // stays: a blueprint saved there before is read as one more partial (kafka_partition -1).
+  {
+    id: '016_blueprint_partials',
+    sql: `CREATE TABLE IF NOT EXISTS {db}.blueprint_partials (
+            blueprint_id String, kafka_partition Int32, version UInt64, saved_at DateTime64(3, 'UTC'),
+            agents UInt32, learned UInt64, state String CODEC(ZSTD(3))
+          ) ENGINE = ReplacingMergeTree(version) ORDER BY (blueprint_id, kafka_partition)`,
+  },
 ]
 
 export async function migrate(store: StoreClient, opts: { ttlDays: number }): Promise<string[]> {

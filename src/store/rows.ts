@@ -156,9 +156,11 @@ export function agentBaselineRow(p: AgentProfile, version: number, savedAt: numb
   }
 }
 
-export function blueprintBaselineRow(b: BlueprintProfile, version: number, savedAt: number): Record<string, unknown> {
+/** A partial peer baseline: what one Kafka partition's agents taught their blueprint. */
+export function blueprintPartialRow(b: BlueprintProfile, version: number, savedAt: number): Record<string, unknown> {
   return {
     blueprint_id: b.blueprintId,
+    kafka_partition: b.partition ?? 0,
     version,
     saved_at: chTime(savedAt),
     agents: b.agents,

@@ -6,7 +6,7 @@
 import type { Config } from '../../schemas/config.ts'
 import type { AgentEvent } from '../../schemas/events.ts'
 import type { RiskEvent } from '../../schemas/risk.ts'
-import type { AgentProfile, BlueprintProfile } from '../baselines/profiles.ts'
+import { LEGACY_PARTITION, type AgentProfile, type BlueprintProfile } from '../baselines/profiles.ts'
 import type { AuditEntry, ConfigVersion, DeadLetterRow, Page, RiskEventFilter } from '../api/deps.ts'
 import type { DeadLetter, Sink } from '../sinks/types.ts'
 import type { EnforcementChange } from '../enforcement/types.ts'
@@ -15,7 +15,7 @@ import { openStore, type StoreClient } from './client.ts'
 import { migrate } from './migrations.ts'
 import {
   agentBaselineRow,
-  blueprintBaselineRow,
+  blueprintPartialRow,
   chTime,
   deadLetterRow,
   enforcementRow,
@@ -33,8 +33,24 @@ const RESTORE_PAGE_ROWS = 10_000
 /** Baseline rows serialised at one instant, waiting to be written (see `Store.baselineRows`). */
 export interface BaselineRows {
   agents: Row[]
-  blueprints: Row[]
+  partials: Row[]
 }
+
+/** A partial peer baseline as saved: its blueprint's profile learned from one Kafka partition. */
+export interface SavedPartial {
+  blueprintId: string
+  /** Kafka partition; LEGACY_PARTITION for a blueprint baseline saved before partials existed. */
+  partition: number
+  /** Version it was saved with (wall-clock microseconds): a newer one replaces it. */
+  version: number
+}
+
+/** A saved partial with its state. */
+export interface LoadedPartial extends SavedPartial {
+  profile: BlueprintProfile
+}
+
+
 
 export class Store {
   readonly events: BatchWriter<string>
@@ -42,7 +58,7 @@ export class Store {
   private readonly deadLetterWriter: BatchWriter<Row>
   private readonly riskWriter: BatchWriter<Row>
   private readonly agentWriter: BatchWriter<Row>
-  private readonly blueprintWriter: BatchWriter<Row>
+  private readonly partialWriter: BatchWriter<Row>
   private readonly enforcementWriter: BatchWriter<Row>
   private readonly auditWriter: BatchWriter<Row>
   /** Baseline versions: wall-clock microseconds, strictly increasing within this process. */
@@ -62,10 +78,10 @@ export class Store {
     this.deadLetterWriter = w('dead_letters')
     this.riskWriter = w('risk_events')
     this.agentWriter = w('agent_baselines')
-    this.blueprintWriter = w('blueprint_baselines')
+    this.partialWriter = w('blueprint_partials')
     this.enforcementWriter = w('enforcement_actions')
     this.auditWriter = w('audit_log')
-    this.writers = [this.events, this.deadLetterWriter, this.riskWriter, this.agentWriter, this.blueprintWriter, this.enforcementWriter, this.auditWriter]
+    this.writers = [this.events, this.deadLetterWriter, this.riskWriter, this.agentWriter, this.partialWriter, this.enforcementWriter, this.auditWriter]
   }
 
   static async open(cfg: Config['store']): Promise<Store> {
@@ -111,37 +127,37 @@ export class Store {
     close: () => this.enforcementWriter.close(),
   }
 
-  /** Queue a checkpoint of changed baselines. */
-  checkpoint(agents: AgentProfile[], blueprints: BlueprintProfile[]): void {
-    this.writeBaselines(this.baselineRows(agents, blueprints))
+  /** Queue a checkpoint of changed baselines: agents, and partial blueprint baselines (each with its `partition`). */
+  checkpoint(agents: AgentProfile[], partials: BlueprintProfile[]): void {
+    this.writeBaselines(this.baselineRows(agents, partials))
   }
 
   /**
    * Serialise baselines now, as they are at this instant, without queueing them: a checkpoint takes
    * its snapshot while events keep flowing, and writes it only once the outputs are flushed.
    */
-  baselineRows(agents: AgentProfile[], blueprints: BlueprintProfile[]): BaselineRows {
+  baselineRows(agents: AgentProfile[], partials: BlueprintProfile[]): BaselineRows {
     const now = Date.now()
     return {
       agents: agents.map((p) => agentBaselineRow(p, this.nextVersion(now), now)),
-      blueprints: blueprints.map((b) => blueprintBaselineRow(b, this.nextVersion(now), now)),
+      partials: partials.map((b) => blueprintPartialRow(b, this.nextVersion(now), now)),
     }
   }
 
   /** Queue rows from `baselineRows`. */
   writeBaselines(rows: BaselineRows): void {
     for (const r of rows.agents) this.agentWriter.write(r)
-    for (const r of rows.blueprints) this.blueprintWriter.write(r)
+    for (const r of rows.partials) this.partialWriter.write(r)
   }
 
   /** Resolves when the baseline tables hold everything queued for them. */
   async flushBaselines(): Promise<void> {
-    await Promise.all([this.agentWriter.flush(), this.blueprintWriter.flush()])
+    await Promise.all([this.agentWriter.flush(), this.partialWriter.flush()])
   }
 
   /** Resolves when every table but the baselines holds everything queued before the call. */
   async flushOutputs(): Promise<void> {
-    await Promise.all(this.writers.filter((w) => w !== this.agentWriter && w !== this.blueprintWriter).map((w) => w.flush()))
+    await Promise.all(this.writers.filter((w) => w !== this.agentWriter && w !== this.partialWriter).map((w) => w.flush()))
   }
 
   /** Resolves when everything queued in every table is durable. */
@@ -210,11 +226,56 @@ export class Store {
     )
   }
 
-  async loadBlueprints(): Promise<BlueprintProfile[]> {
-    const rows = await this.select<{ state: string }>(
-      `SELECT argMax(state, version) AS state FROM ${this.db}.blueprint_baselines GROUP BY blueprint_id`,
+  /**
+   * Latest version of every saved partial blueprint baseline, without states: cheap enough to ask
+   * every refresh period, so that only partials changed since are loaded.
+   */
+  async partialVersions(): Promise<SavedPartial[]> {
+    const text = await this.ch.queryText(`SELECT hex(blueprint_id), kafka_partition, max(version) FROM ${this.partialsUnion()} GROUP BY blueprint_id, kafka_partition`, 'TabSeparatedRaw')
+    const out: SavedPartial[] = []
+    for (const line of text.split('\n')) {
+      if (line === '') continue
+      const [id, partition, version] = line.split('\t')
+      out.push({ blueprintId: Buffer.from(id!, 'hex').toString('utf8'), partition: Number(partition), version: Number(version) })
+    }
+    return out
+  }
+
+  /**
+   * Latest saved partial of every (blueprint, partition), or of those on the given partitions, or of
+   * exactly the given keys. One query; states arrive as raw text (TabSeparatedRaw) and are parsed once.
+   */
+  async loadPartials(which: { partitions?: readonly number[]; keys?: readonly SavedPartial[] } = {}): Promise<LoadedPartial[]> {
+    const conds: string[] = []
+    if (which.partitions) conds.push(which.partitions.length ? `kafka_partition IN (${which.partitions.map((p) => Math.trunc(p)).join(', ')})` : '0')
+    if (which.keys) {
+      // Ids go in as hex: no quoting to get wrong, whatever characters they hold.
+      const tuples = which.keys.map((k) => `('${Buffer.from(k.blueprintId, 'utf8').toString('hex').toUpperCase()}', ${Math.trunc(k.partition)})`)
+      conds.push(tuples.length ? `(hex(blueprint_id), kafka_partition) IN (${tuples.join(', ')})` : '0')
+    }
+    const text = await this.ch.queryText(
+      `SELECT kafka_partition, max(version), argMax(state, version) FROM ${this.partialsUnion()}
+       ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''} GROUP BY blueprint_id, kafka_partition`,
+      'TabSeparatedRaw',
     )
-    return rows.map((r) => JSON.parse(r.state) as BlueprintProfile)
+    const out: LoadedPartial[] = []
+    for (const line of text.split('\n')) {
+      if (line === '') continue
+      // partition \t version \t state; JSON text holds no raw tab or newline.
+      const a = line.indexOf('\t')
+      const b = line.indexOf('\t', a + 1)
+      const profile = JSON.parse(line.slice(b + 1)) as BlueprintProfile
+      const partition = Number(line.slice(0, a))
+      profile.partition = partition
+      out.push({ blueprintId: profile.blueprintId, partition, version: Number(line.slice(a + 1, b)), profile })
+    }
+    return out
+  }
+
+  /** Saved partials, with each blueprint baseline saved before partials existed as one more (LEGACY_PARTITION). */
+  private partialsUnion(): string {
+    return `(SELECT blueprint_id, kafka_partition, version, state FROM ${this.db}.blueprint_partials
+             UNION ALL SELECT blueprint_id, toInt32(${LEGACY_PARTITION}) AS kafka_partition, version, state FROM ${this.db}.blueprint_baselines)`
   }
 
   async loadEnforcementChanges(): Promise<EnforcementChange[]> {
