@@ -5,8 +5,8 @@
  * single-instance reference exactly, by riskEventId and content.
  *
  * What makes exact equality possible, and is a property of the input, not of the test: every agent
- * of a blueprint is on one partition (peer baselines are per instance, so a blueprint spanning
- * instances would be learned from a different mix of events), and time sweeps are off (a sweep
+ * of a blueprint is on one partition (a blueprint spanning instances takes in the others' partials
+ * only on refresh, so it would be judged against peers that lag), and time sweeps are off (a sweep
  * runs at an instance's own event-time watermark, the latest event of all partitions it holds).
  * docs/kafka.md ("Scaling out and determinism") explains both.
  */
