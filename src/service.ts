@@ -172,9 +172,10 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   // With Kafka, views take in what other instances learned: on a wall-clock period read anew from
   // the config each time, so a change applies from the next refresh.
   let refreshTimer: NodeJS.Timeout | undefined
+  let refreshing: Promise<unknown> = Promise.resolve()
   const scheduleRefresh = () => {
     refreshTimer = setTimeout(() => {
-      refreshPeers()
+      refreshing = refreshPeers()
         .catch((err) => log.warn({ err: describeError(err) }, 'peer baseline refresh failed; views keep what they had until the next one'))
         .finally(() => {
           if (refreshTimer) scheduleRefresh()
@@ -310,6 +311,8 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
       ready = false
       clearTimeout(refreshTimer)
       refreshTimer = undefined
+      // A refresh under way finishes before the store may close.
+      await refreshing
       // Each source revokes what it holds: a checkpoint, whose offsets it commits before leaving.
       for (const s of sources) await s.stop()
       await serial(() => checkpointer.stop())
