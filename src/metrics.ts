@@ -34,6 +34,11 @@ export function renderMetrics({ pipeline, ingestor, store, hub, enforcement }: P
   for (const a of pipeline.baselines.agents.values()) byLevel[a.risk.level]++
   metric('agentwatch_agents', 'gauge', 'Agents held in memory, by risk level.', Object.entries(byLevel).map(([level, n]) => [{ level }, n]))
   metric('agentwatch_blueprints', 'gauge', 'Blueprint peer baselines held in memory.', [[{}, pipeline.baselines.blueprints.size]])
+  const partials = pipeline.baselines.partialCounts()
+  metric('agentwatch_blueprint_partials', 'gauge', 'Partial peer baselines held in memory: learned here from partitions held (local), or loaded as saved by other instances (remote).', [
+    [{ held: 'local' }, partials.local],
+    [{ held: 'remote' }, partials.remote],
+  ])
   const modes: Record<string, number> = { throttled: 0, quarantined: 0 }
   for (const s of enforcement.active()) if (s.mode in modes) modes[s.mode]++
   metric('agentwatch_enforced_agents', 'gauge', 'Agents under an enforcement action, by mode.', Object.entries(modes).map(([mode, n]) => [{ mode }, n]))

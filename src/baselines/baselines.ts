@@ -226,6 +226,15 @@ export class Baselines {
     return changed.size
   }
 
+  /** Partials held in memory: learned here, and loaded from other instances. */
+  partialCounts(): { local: number; remote: number } {
+    let local = 0
+    let remote = 0
+    for (const m of this.partials.values()) local += m.size
+    for (const m of this.remote.values()) remote += m.size
+    return { local, remote }
+  }
+
   /** Drop agents from memory (after a partition is revoked and checkpointed). */
   evict(agentIds: Iterable<string>): void {
     for (const id of agentIds) this.agents.delete(id)

@@ -133,6 +133,9 @@ describe('two instances splitting the partitions', () => {
       await c.restorePartitions([3])
       expect([...(c.pipeline.baselines.partials.get('bp-support')?.keys() ?? [])]).toEqual([3])
       expect([...(c.pipeline.baselines.remote.get('bp-support')?.keys() ?? [])].sort()).toEqual([0, 1, 2])
+      const metrics = await c.deps.metrics()
+      expect(metrics).toContain('agentwatch_blueprint_partials{held="local"} 1\n')
+      expect(metrics).toContain('agentwatch_blueprint_partials{held="remote"} 3\n')
       expect(counters(c.pipeline.baselines.blueprints.get('bp-support'))).toEqual(viewOfA)
     } finally {
       await c.stop()
