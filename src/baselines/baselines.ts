@@ -78,7 +78,13 @@ export class Baselines {
     return b
   }
 
-  /** The blueprint's partial for one partition held here, created on its first event. */
+  /**
+   * The blueprint's partial for one partition held here, created on its first event. While the
+   * view stands for exactly one partial that this instance learned from its start, the two are one
+   * object (learning both would double every peer update for the same result: a single instance,
+   * the embedded default); a second partial, a revocation or a rebuild from several separates them.
+   * Callers learn once when `partial(...) === blueprint(...)`.
+   */
   partial(id: string | undefined, partition: number): BlueprintProfile | undefined {
     if (id === undefined) return undefined
     let byPartition = this.partials.get(id)
@@ -88,11 +94,30 @@ export class Baselines {
     }
     let b = byPartition.get(partition)
     if (!b) {
-      b = newBlueprintProfile(id)
+      const view = this.blueprints.get(id)
+      if (view && byPartition.size === 0 && !this.remote.get(id)?.size && isEmpty(view)) b = view
+      else {
+        this.separate(id)
+        b = newBlueprintProfile(id)
+      }
       b.partition = partition
       byPartition.set(partition, b)
     }
     return b
+  }
+
+  /** The view gets an object of its own again where it is one with a partial (see `partial`). */
+  private separate(id: string): void {
+    const view = this.blueprints.get(id)
+    const byPartition = this.partials.get(id)
+    if (!view || !byPartition) return
+    for (const [p, b] of byPartition) {
+      if (b !== view) continue
+      const copy = copyBlueprint(b)
+      byPartition.set(p, copy)
+      if (this.dirtyPartials.delete(b)) this.dirtyPartials.add(copy)
+      delete view.partition
+    }
   }
 
   markDirty(agent: AgentProfile, partial?: BlueprintProfile): void {
@@ -197,6 +222,7 @@ export class Baselines {
   revoke(partitions: readonly number[]): void {
     for (const p of partitions) this.held.delete(p)
     for (const [id, byPartition] of this.partials) {
+      if (partitions.some((p) => byPartition.has(p))) this.separate(id)
       for (const p of partitions) {
         const b = byPartition.get(p)
         if (!b) continue
@@ -279,11 +305,21 @@ export class Baselines {
       return
     }
     parts.sort((a, b) => a.partition! - b.partition!)
+    // One partial of this instance's own: the view is that partial (see `partial`).
+    if (parts.length === 1 && this.partials.get(id)?.get(parts[0]!.partition!) === parts[0]) {
+      this.blueprints.set(id, parts[0]!)
+      return
+    }
     const view = copyBlueprint(parts[0]!)
     delete view.partition
     for (const b of parts.slice(1)) merge(view, b)
     this.blueprints.set(id, view)
   }
+}
+
+/** Nothing learned or sighted yet. */
+function isEmpty(b: BlueprintProfile): boolean {
+  return b.learned === 0 && b.agents === 0 && Object.keys(b.sightings).length === 0
 }
 
 /** A saved blueprint profile in its in-memory layout (see `completeStates`). */

@@ -54,6 +54,8 @@ export class Pipeline {
   private readonly ctx: DetectorContext = { ownEvents: 0, ownHistoryMs: 0, peerAgents: 0, peerEvents: 0 }
   /** The view's and the partial's state of one detector, refilled per call of `learn`: detectors keep nothing of it. */
   private readonly peerStates: unknown[] = [undefined, undefined]
+  /** The view's state alone, when the view is the partial. */
+  private readonly viewState: unknown[] = [undefined]
 
   constructor(config: Config, opts: { baselines?: Baselines; now?: () => number } = {}) {
     this.baselines = opts.baselines ?? new Baselines()
@@ -135,7 +137,7 @@ export class Pipeline {
       if (repeat) score = Math.min(score, belowMedium)
       if (finding.fleetKey !== undefined && peers && !agent.compromised) {
         const agents = recordSighting(peers, finding.fleetKey, agent.agentId, e.ts, fleet.windowHours * 3_600_000)
-        recordSighting(part!, finding.fleetKey, agent.agentId, e.ts, fleet.windowHours * 3_600_000)
+        if (part !== peers) recordSighting(part!, finding.fleetKey, agent.agentId, e.ts, fleet.windowHours * 3_600_000)
         if (agents >= quorum(fleet, peers.agents)) {
           this.stats.fleetChanges++
           continue
@@ -264,12 +266,14 @@ export class Pipeline {
     active: ReturnType<DetectorSettingsResolver['forBlueprint']>,
     ctx: DetectorContext,
   ): void {
-    // The view first (decisions are taken against it), then the partial, which gets the same increments.
-    const states = this.peerStates
+    // The view first (decisions are taken against it), then the partial, which gets the same
+    // increments; once when the view is the partial (see Baselines.partial).
+    const separate = part !== undefined && part !== peers ? part : undefined
+    const states = separate ? this.peerStates : this.viewState
     for (const { detector, settings } of active) {
       if (peers) {
         states[0] = peers.states[detector.name]
-        states[1] = part!.states[detector.name]
+        if (separate) states[1] = separate.states[detector.name]
       }
       detector.learn(e, agent.states[detector.name], peers ? states : NO_PEERS, settings, ctx)
     }
@@ -278,16 +282,16 @@ export class Pipeline {
     if (agent.learned === 0) {
       agent.firstLearnedTs = e.ts
       if (peers) peers.agents += 1
-      if (part) part.agents += 1
+      if (separate) separate.agents += 1
     }
     if (peers && !agent.established && e.ts - agent.firstLearnedTs >= this.config.baselines.peerEstablishedAfterHours * 3_600_000) {
       agent.established = true
       peers.established = (peers.established ?? 0) + 1
-      if (part) part.established = (part.established ?? 0) + 1
+      if (separate) separate.established = (separate.established ?? 0) + 1
     }
     agent.learned += 1
     if (peers) peers.learned += 1
-    if (part) part.learned += 1
+    if (separate) separate.learned += 1
     this.stats.learned++
   }
 

@@ -21,12 +21,44 @@ describe('views, partials and remote partials of a blueprint', () => {
     const m = merger()
     b.restorePartials([saved(0, 1, 10)], m.merge)
     expect(b.blueprints.get('bp')?.learned).toBe(10)
+    // The view stands for its one partial only: they are one object, learned once.
+    expect(b.partial('bp', 0)).toBe(b.blueprint('bp'))
     b.partial('bp', 0)!.learned += 1
-    b.blueprint('bp')!.learned += 1
     expect(b.staleRemote([{ blueprintId: 'bp', partition: 0, version: 2 }])).toEqual([])
     expect(b.refresh([saved(0, 2, 99)], m.merge)).toBe(0)
     expect(b.blueprints.get('bp')?.learned).toBe(11)
     expect(m.calls).toBe(0)
+  })
+
+  it('a view that is its one partial separates from it when a second partial or a revocation comes, keeping what is to be saved', () => {
+    const b = new Baselines()
+    const view = b.blueprint('bp')!
+    const zero = b.partial('bp', 0)!
+    expect(zero).toBe(view)
+    zero.learned = 7
+    b.markDirty({ agentId: 'a' } as never, zero)
+    const one = b.partial('bp', 1)!
+    expect(one).not.toBe(view)
+    const zeroNow = b.partial('bp', 0)!
+    expect(zeroNow).not.toBe(view)
+    expect(zeroNow.learned).toBe(7)
+    expect(zeroNow.partition).toBe(0)
+    expect(view.partition).toBeUndefined()
+    // The checkpoint still saves partition 0's partial, now its own object.
+    expect(b.takeDirty().partials).toEqual([zeroNow])
+
+    const c = new Baselines()
+    c.holdAssignedOnly()
+    c.assign([3], [], merger().merge)
+    const v = c.blueprint('bp')!
+    const three = c.partial('bp', 3)!
+    expect(three).toBe(v)
+    three.learned = 4
+    c.revoke([3])
+    // Revoked: partition 3 is remote as saved; the view keeps what it knew, as its own object.
+    expect(c.remote.get('bp')?.get(3)?.profile.learned).toBe(4)
+    expect(c.remote.get('bp')?.get(3)?.profile).not.toBe(c.blueprint('bp'))
+    expect(c.blueprint('bp')?.learned).toBe(4)
   })
 
   it('rebuilds a view when a remote partial changes or a partition arrives with a newer one, not when it arrives as known', () => {
