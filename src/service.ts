@@ -115,22 +115,37 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   })
 
   const sources = opts.sources ?? []
+  // Encoding of a checkpoint's agents between turns of the event loop: at most about this long at a
+  // time, so an event waits no longer than that behind a checkpoint. Milliseconds.
+  const SNAPSHOT_SLICE_MS = 4
   // Baseline rows of checkpoints that failed before writing them: written with the next one.
   let unwritten: BaselineRows[] = []
   // Test hook: hold each checkpoint between its outputs and its baselines, so a test can kill the
   // process there.
   const holdMs = Number(process.env.AGENTWATCH_TEST_CHECKPOINT_HOLD_MS ?? 0)
   const checkpoint = (): Promise<void> => {
-    // (1) The snapshot, synchronously: no event is processed between these three lines, so the
-    // baselines cover exactly the positions.
-    const dirty = pipeline.baselines.takeDirty()
-    const rows = store.baselineRows(dirty.agents, dirty.partials)
+    // (1) The snapshot, at one instant: no event is processed between these lines, so the
+    // baselines cover exactly the positions. Agents are encoded as they are at this instant, a
+    // slice at a time while events keep flowing; one about to change is encoded first.
+    const snap = pipeline.baselines.beginSnapshot((p) => store.agentRow(p))
+    const partials = store.baselineRows([], snap.partials).partials
     const positions = ingestor.processedPositions()
-    unwritten.push(rows)
+    const encoded = (async () => {
+      try {
+        while (!snap.agents.step(SNAPSHOT_SLICE_MS)) await new Promise((r) => setImmediate(r))
+        unwritten.push({ agents: snap.agents.rows, partials })
+      } finally {
+        pipeline.baselines.endSnapshot(snap.agents)
+      }
+    })()
     return (async () => {
       // (2) Outputs first: the baselines mark these events as applied (dedupe on redelivery), so
       // their risk events, actions, dead letters and event rows must be out before.
-      await Promise.all([store.flushOutputs(), riskSink.flush(), actionSink.flush(), deadLetterSink.flush()])
+      const outputs = Promise.all([store.flushOutputs(), riskSink.flush(), actionSink.flush(), deadLetterSink.flush()])
+      // Awaited after the encoding, which must finish before the next checkpoint starts either way.
+      outputs.catch(() => undefined)
+      await encoded
+      await outputs
       if (holdMs > 0) await new Promise((r) => setTimeout(r, holdMs))
       // (3) Baselines. Once queued, the writer keeps them until inserted (it retries).
       for (const r of unwritten) store.writeBaselines(r)

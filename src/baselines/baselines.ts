@@ -23,6 +23,7 @@ import {
   type BlueprintProfile,
 } from './profiles.ts'
 import { RecentIdHashes } from './recent-ids.ts'
+import { AgentSnapshot } from './snapshot.ts'
 
 /** A saved partial: which blueprint and partition, and the version it was saved with. */
 export interface PartialKey {
@@ -55,12 +56,15 @@ export class Baselines {
   /** Without Kafka an instance holds every partition: whatever was saved is its own. */
   private holdsAll = true
   private readonly dirtyAgents = new Set<string>()
+  /** The checkpoint snapshot being encoded, if any (see snapshot.ts). */
+  private snapshot: AgentSnapshot<unknown> | undefined
   private readonly dirtyPartials = new Set<BlueprintProfile>()
 
-  /** The agent's profile, created on its first event. */
+  /** The agent's profile, created on its first event; the caller is about to change it. */
   agentFor(e: AgentEvent): AgentProfile {
     let p = this.agents.get(e.agent.id)
-    if (!p) {
+    if (p) this.snapshot?.take(p)
+    else {
       p = newAgentProfile(e)
       this.agents.set(e.agent.id, p)
     }
@@ -142,6 +146,30 @@ export class Baselines {
     this.dirtyAgents.clear()
     this.dirtyPartials.clear()
     return { agents, partials }
+  }
+
+  /**
+   * Start a checkpoint snapshot of the agents changed since the last call (as `takeDirty`, which
+   * it calls): their rows are encoded as they are now, a slice at a time (`AgentSnapshot.step`), or
+   * at once for one that is about to change. Partials change with nearly every event and are few:
+   * they are returned as they are, to be encoded by the caller at once. One snapshot at a time;
+   * `endSnapshot` when it is encoded.
+   */
+  beginSnapshot<Row>(encode: (p: AgentProfile) => Row): { agents: AgentSnapshot<Row>; partials: BlueprintProfile[] } {
+    if (this.snapshot && this.snapshot.remaining > 0) throw new Error('a checkpoint snapshot is still being encoded')
+    const dirty = this.takeDirty()
+    const agents = new AgentSnapshot(dirty.agents, encode)
+    this.snapshot = agents
+    return { agents, partials: dirty.partials }
+  }
+
+  endSnapshot(s: AgentSnapshot<unknown>): void {
+    if (this.snapshot === s) this.snapshot = undefined
+  }
+
+  /** Every change to an agent's profile outside `agentFor` calls this first (see beginSnapshot). */
+  willChange(p: AgentProfile): void {
+    this.snapshot?.take(p)
   }
 
   /** Take a profile as parsed from its saved JSON (any version saved before) into memory. */

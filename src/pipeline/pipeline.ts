@@ -208,6 +208,7 @@ export class Pipeline {
       const level = nextLevel(agent.risk.level, score, this.config.risk.thresholds)
       if (level === agent.risk.level) continue
       const before = agent.risk.level
+      this.baselines.willChange(agent)
       agent.risk.score = score
       agent.risk.ts = Math.max(agent.risk.ts, at)
       agent.risk.level = level
@@ -227,6 +228,7 @@ export class Pipeline {
   confirmSafe(agentId: string, out: RiskEvent[] = []): boolean {
     const agent = this.baselines.agents.get(agentId)
     if (!agent) return false
+    this.baselines.willChange(agent)
     agent.compromised = false
     const peers = this.baselines.blueprint(agent.blueprintId)
     const part = peers ? this.baselines.partial(agent.blueprintId, agent.partition ?? UNPARTITIONED) : undefined
@@ -240,6 +242,7 @@ export class Pipeline {
   confirmCompromised(agentId: string): boolean {
     const agent = this.baselines.agents.get(agentId)
     if (!agent) return false
+    this.baselines.willChange(agent)
     agent.compromised = true
     agent.flagged = []
     this.baselines.markDirty(agent)
@@ -249,6 +252,7 @@ export class Pipeline {
   private resetRisk(agentId: string, cause: string, out: RiskEvent[]): boolean {
     const agent = this.baselines.agents.get(agentId)
     if (!agent) return false
+    this.baselines.willChange(agent)
     const before = agent.risk.level
     const ts = Math.max(agent.risk.ts, agent.lastTs)
     agent.risk = { ...emptyRisk(), ts }
@@ -316,6 +320,7 @@ export class Pipeline {
 
   /** Findings about a spawner, seen in its sub-agent's event, go into the spawner's risk. */
   private raiseParent(parent: AgentProfile, found: { detection: Detection; family: string; key: string }[], e: AgentEvent, out: RiskEvent[]): void {
+    this.baselines.willChange(parent)
     const families = familyMaxima(found.map((f) => ({ family: f.family, score: f.detection.score })))
     const before = parent.risk.level
     absorb(parent.risk, e.ts, families, found.map((f) => f.detection), e.eventId, this.config.risk.halfLifeMinutes)

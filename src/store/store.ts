@@ -144,6 +144,12 @@ export class Store {
     }
   }
 
+  /** One agent's baseline row, encoded now (see `baselineRows`). */
+  agentRow(p: AgentProfile): Row {
+    const now = Date.now()
+    return agentBaselineRow(p, this.nextVersion(now), now)
+  }
+
   /** Queue rows from `baselineRows`. */
   writeBaselines(rows: BaselineRows): void {
     for (const r of rows.agents) this.agentWriter.write(r)
