@@ -10,14 +10,14 @@
  * established, and nothing is new after), and the test asserts that nothing was flagged anywhere.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { createService, type Service } from '../../src/service.ts'
+import type { Service } from '../../src/service.ts'
 import { Pipeline } from '../../src/pipeline/pipeline.ts'
-import { Store } from '../../src/store/store.ts'
 import type { BlueprintProfile } from '../../src/baselines/profiles.ts'
 import type { RawMessage } from '../../src/sources/types.ts'
 import type { AgentEvent } from '../../schemas/events.ts'
 import { DAY, HOUR, MINUTE, T0, toolCall } from '../../detectors/fixtures/kit.ts'
 import { testConfig } from '../helpers/store.ts'
+import { twoInstances, type TwoInstances } from '../helpers/instances.ts'
 
 const PARTITIONS = 4
 const AGENTS = 8
@@ -46,22 +46,14 @@ const novelty = (b: BlueprintProfile) => {
   return { res: s.res, adopters: s.adopters, n: s.n }
 }
 
-let store: Store
+let two: TwoInstances
 let a: Service
 let b: Service
 beforeAll(async () => {
-  const cfg = testConfig({ kafka: { enabled: true } })
-  store = await Store.open(cfg.store)
-  a = await createService(cfg, { store })
-  b = await createService(cfg, { store })
-  await a.restorePartitions([0, 1])
-  await b.restorePartitions([2, 3])
+  two = await twoInstances()
+  ;({ a, b } = two)
 })
-afterAll(async () => {
-  await a.stop()
-  await b.stop()
-  await store.close()
-})
+afterAll(() => two.stop())
 
 it('one instance and two give the same merged peer baseline', async () => {
   const single = new Pipeline(testConfig())

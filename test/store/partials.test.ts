@@ -6,12 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createService, type Service } from '../../src/service.ts'
-import { Store } from '../../src/store/store.ts'
+import type { Store } from '../../src/store/store.ts'
 import type { BlueprintProfile } from '../../src/baselines/profiles.ts'
 import type { RawMessage } from '../../src/sources/types.ts'
 import type { AgentEvent } from '../../schemas/events.ts'
 import { DAY, HOUR, MINUTE, T0, toolCall } from '../../detectors/fixtures/kit.ts'
 import { testConfig } from '../helpers/store.ts'
+import { twoInstances, type TwoInstances } from '../helpers/instances.ts'
 
 const line = (e: AgentEvent) => JSON.stringify(e, (k, v) => (k === 'ts' ? undefined : v))
 const offsets = new Map<number, number>()
@@ -34,22 +35,15 @@ function routine(agentId: string, days: number): AgentEvent[] {
 
 const counters = (b: BlueprintProfile | undefined) => ({ agents: b?.agents, established: b?.established, learned: b?.learned })
 
+let two: TwoInstances
 let store: Store
 let a: Service
 let b: Service
 beforeAll(async () => {
-  const cfg = testConfig({ kafka: { enabled: true } })
-  store = await Store.open(cfg.store)
-  a = await createService(cfg, { store })
-  b = await createService(cfg, { store })
-  await a.restorePartitions([0, 1])
-  await b.restorePartitions([2, 3])
+  two = await twoInstances()
+  ;({ store, a, b } = two)
 })
-afterAll(async () => {
-  await a.stop()
-  await b.stop()
-  await store.close()
-})
+afterAll(() => two.stop())
 
 describe('two instances splitting the partitions', () => {
   // Four established agents of one blueprint, all on B's partitions.
