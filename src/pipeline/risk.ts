@@ -48,6 +48,9 @@ export function nextLevel(current: RiskLevel, score01: number, t: Config['risk']
   return levelRank(lowered) < levelRank(current) ? raw : current
 }
 
+/** Accumulated risk below which an agent's case is over and its explanations are dropped: under 1 point of 100. */
+export const SETTLED_SCORE = 0.01
+
 /** Keep the strongest findings that explain the current level. */
 export const KEPT_DETECTIONS = 10
 export const KEPT_EVENT_IDS = 20
@@ -69,6 +72,13 @@ export function scoreAt(state: RiskState, at: number, halfLifeMinutes: number): 
  * finding and the new one. Explanations keep the strongest distinct findings.
  */
 export function absorb(state: RiskState, ts: number, familyScores: ReadonlyMap<string, number>, detections: Detection[], eventId: string, halfLifeMinutes: number): void {
+  // A case that has decayed away leaves nothing to explain: its findings no longer weigh in the
+  // score, and listing them under the next rise would send an analyst after evidence from days
+  // ago. (It also frees the explanations of the many agents at rest.)
+  if (state.eventIds.length > 0 && scoreAt(state, ts, halfLifeMinutes) < SETTLED_SCORE) {
+    state.detections = []
+    state.eventIds = []
+  }
   for (const [family, score] of familyScores) {
     const old = state.families[family]
     const current = old ? decayed(old[0], old[1], ts, halfLifeMinutes) : 0

@@ -40,6 +40,30 @@ describe('risk arithmetic', () => {
   })
 })
 
+describe('explanations', () => {
+  it('a rise lists the findings of the case at hand, not those of one that decayed days ago', () => {
+    const p = new Pipeline(config)
+    const out: RiskEvent[] = []
+    for (const e of routine()) p.process(e, undefined, out)
+    const first = hrRead(T0 + 14 * DAY + 3 * HOUR, { eventId: 'evt-first-hr-read' })
+    p.process(first, undefined, out)
+    const firstRise = out.find((r) => r.eventIds.includes('evt-first-hr-read'))
+    expect(firstRise?.riskLevel).not.toBe('none')
+    // Ordinary work on the days after: the case decays and the level falls back to none.
+    for (let d = 15; d < 18; d++) for (let h = 9; h < 17; h++) p.process(toolCall(T0 + d * DAY + h * HOUR, { agent: { id: 'agent-fx' } }), undefined, out)
+    expect(out.at(-1)?.riskLevel).toBe('none')
+    // Then a different finding raises the agent again.
+    out.length = 0
+    const later = toolCall(T0 + 18 * DAY + 3 * HOUR, { eventId: 'evt-payroll', resource: 'sql://finance/payroll', sensitivity: 'restricted', tool: 'sql.query', records: 5000 })
+    p.process(later, undefined, out)
+    const rise = out.find((r) => r.riskLevel !== 'none')
+    expect(rise).toBeDefined()
+    expect(rise!.eventIds).toEqual(['evt-payroll'])
+    expect(rise!.detections.some((d) => d.reason.includes('sql://hr/salaries'))).toBe(false)
+    expect(rise!.detections.some((d) => d.reason.includes('sql://finance/payroll'))).toBe(true)
+  })
+})
+
 describe('pipeline', () => {
   it('emits a risk event only when the level changes, with a deterministic id and the policy action', () => {
     const p = new Pipeline(config, { now: () => 0 })
