@@ -69,8 +69,12 @@ interface State {
   countedHour: number
   /** Blueprint only: agent id -> how far that agent is above its own rhythm in the open hour, doublings. Emptied every hour. */
   excessNow: Record<string, number>
-  /** 168 x 3 moving averages of log2(1 + volume per hour) (per active agent for the blueprint). */
-  slots: number[]
+  /**
+   * 168 x 3 moving averages of log2(1 + volume per hour) (per active agent for the blueprint), in
+   * 1/SLOT_UNIT doublings: 2 bytes a value instead of 8 (see slotAt). States saved before kept them
+   * as plain numbers in `slots`; revive converts them.
+   */
+  slotsQ: Uint16Counts
   /** Hours folded into each of the 168 slots (one a week). */
   slotHours: Uint16Counts
   /** Histogram of how far closed hours exceeded their expectation (doublings, 0.5 per bucket). */
@@ -90,6 +94,26 @@ interface State {
 type SizeEntry = [number, number, number, number, number]
 
 const zeros = (n: number) => new Array<number>(n).fill(0)
+
+/** Resolution of the stored slot values: 1/1024 of a doubling, up to 64 doublings (16 bits). */
+const SLOT_UNIT = 1024
+const SLOT_MAX = 65_535
+/** A slot's value in doublings. */
+const slotAt = (s: State, i: number): number => s.slotsQ[i]! / SLOT_UNIT
+function setSlot(s: State, i: number, doublings: number): void {
+  const q = Math.round(doublings * SLOT_UNIT)
+  s.slotsQ[i] = q < 0 ? 0 : q > SLOT_MAX ? SLOT_MAX : q
+}
+
+/** The slots of a state as saved: packed already, or the plain doublings of a state saved before packing. */
+function reviveSlots(s: State & { slots?: number[] }): Uint16Counts {
+  if (s.slotsQ !== undefined) return uint16Counts(s.slotsQ, SLOTS * M)
+  const out = uint16Counts(undefined, SLOTS * M)
+  const old = s.slots ?? []
+  for (let i = 0; i < Math.min(old.length, out.length); i++) out[i] = Math.min(SLOT_MAX, Math.max(0, Math.round(old[i]! * SLOT_UNIT)))
+  delete s.slots
+  return out
+}
 const log2p = (x: number) => Math.log2(1 + Math.max(0, x))
 
 /**
@@ -112,7 +136,7 @@ function activeMedian(s: State, m: number): number {
 
 function computeActiveMedian(s: State, m: number): number {
   const active: number[] = []
-  for (let h = 0; h < SLOTS; h++) if (s.slotHours[h] > 0 && s.slots[h * M + m] > 0.5) active.push(s.slots[h * M + m])
+  for (let h = 0; h < SLOTS; h++) if (s.slotHours[h] > 0 && slotAt(s, h * M + m) > 0.5) active.push(slotAt(s, h * M + m))
   if (active.length === 0) return 0
   active.sort((a, b) => a - b)
   return active[Math.floor(active.length / 2)]
@@ -121,7 +145,7 @@ function computeActiveMedian(s: State, m: number): number {
 /** Expected log2(1 + volume) for hour-of-week `h` and metric `m`; undefined if the slot is unknown. */
 function expected(s: State, h: number, m: number, floorDoublings: number): number | undefined {
   if (s.slotHours[h] === 0) return undefined
-  return Math.max(s.slots[h * M + m], activeMedian(s, m) - floorDoublings)
+  return Math.max(slotAt(s, h * M + m), activeMedian(s, m) - floorDoublings)
 }
 
 /** Closes the open window (and any silent hours since) into the hour-of-week slots. */
@@ -143,7 +167,8 @@ function rollTo(s: State, hour: number, cfg: Cfg, perAgent: boolean): void {
         if (exp !== undefined && s.win[0] > 0) addToLogHistogramLinear(s.excess, value - exp)
       }
       const i = h * M + m
-      s.slots[i] = s.slotHours[h] === 0 ? value : s.slots[i] + cfg.slotWeight * (value - s.slots[i])
+      const current = slotAt(s, i)
+      setSlot(s, i, s.slotHours[h] === 0 ? value : current + cfg.slotWeight * (value - current))
     }
     s.slotHours[h] += 1
   }
@@ -298,7 +323,7 @@ export const volume: Detector<Cfg, State> = {
     winAgents: 0,
     countedHour: -1,
     excessNow: {},
-    slots: zeros(SLOTS * M),
+    slotsQ: uint16Counts(undefined, SLOTS * M),
     slotHours: uint16Counts(undefined, SLOTS),
     excess: uint32Counts(undefined, RESIDUAL_BUCKETS),
     sizes: {},
@@ -309,6 +334,7 @@ export const volume: Detector<Cfg, State> = {
     s.mix ??= [0, 0]
     s.sizes = reviveSizes(s.sizes)
     s.slotHours = uint16Counts(s.slotHours, SLOTS)
+    s.slotsQ = reviveSlots(s)
     s.excess = uint32Counts(s.excess, RESIDUAL_BUCKETS)
     return s
   },
@@ -505,7 +531,7 @@ export const volume: Detector<Cfg, State> = {
       const mine = into.slotHours[h]!
       for (let m = 0; m < M; m++) {
         const i = h * M + m
-        into.slots[i] = mine === 0 ? from.slots[i]! : Math.max(into.slots[i]!, from.slots[i]!)
+        into.slotsQ[i] = mine === 0 ? from.slotsQ[i]! : Math.max(into.slotsQ[i]!, from.slotsQ[i]!)
       }
       into.slotHours[h] = Math.max(mine, theirs)
     }
