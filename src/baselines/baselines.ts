@@ -21,21 +21,11 @@ import {
   newBlueprintProfile,
   type AgentProfile,
   type BlueprintProfile,
+  type PartialCopy,
+  type PartialKey,
 } from './profiles.ts'
 import { RecentIdHashes } from './recent-ids.ts'
 import { AgentSnapshot } from './snapshot.ts'
-
-/** A saved partial: which blueprint and partition, and the version it was saved with. */
-export interface PartialKey {
-  blueprintId: string
-  partition: number
-  /** Wall-clock microseconds of the save; a newer version replaces an older one. */
-  version: number
-}
-
-export interface PartialCopy extends PartialKey {
-  profile: BlueprintProfile
-}
 
 /** Folds `from`, learned from partitions disjoint from those of `into`, into `into`. */
 export type ProfileMerger = (into: BlueprintProfile, from: BlueprintProfile) => void
@@ -91,11 +81,7 @@ export class Baselines {
    */
   partial(id: string | undefined, partition: number): BlueprintProfile | undefined {
     if (id === undefined) return undefined
-    let byPartition = this.partials.get(id)
-    if (!byPartition) {
-      byPartition = new Map()
-      this.partials.set(id, byPartition)
-    }
+    const byPartition = perPartition(this.partials, id)
     let b = byPartition.get(partition)
     if (!b) {
       const view = this.blueprints.get(id)
@@ -302,22 +288,12 @@ export class Baselines {
   private setLocal(s: PartialCopy): void {
     const b = reviveBlueprint(s.profile)
     b.partition = s.partition
-    let byPartition = this.partials.get(s.blueprintId)
-    if (!byPartition) {
-      byPartition = new Map()
-      this.partials.set(s.blueprintId, byPartition)
-    }
-    byPartition.set(s.partition, b)
+    perPartition(this.partials, s.blueprintId).set(s.partition, b)
   }
 
   private setRemote(s: PartialCopy): void {
     reviveBlueprint(s.profile)
-    let byPartition = this.remote.get(s.blueprintId)
-    if (!byPartition) {
-      byPartition = new Map()
-      this.remote.set(s.blueprintId, byPartition)
-    }
-    byPartition.set(s.partition, s)
+    perPartition(this.remote, s.blueprintId).set(s.partition, s)
   }
 
   /**
@@ -343,6 +319,16 @@ export class Baselines {
     for (const b of parts.slice(1)) merge(view, b)
     this.blueprints.set(id, view)
   }
+}
+
+/** The blueprint's partition -> value map of `byBlueprint`, created empty on first use. */
+function perPartition<V>(byBlueprint: Map<string, Map<number, V>>, blueprintId: string): Map<number, V> {
+  let m = byBlueprint.get(blueprintId)
+  if (!m) {
+    m = new Map()
+    byBlueprint.set(blueprintId, m)
+  }
+  return m
 }
 
 /** Nothing learned or sighted yet. */

@@ -80,6 +80,20 @@ export interface BlueprintProfile {
   partition?: number
 }
 
+/** A saved partial: which blueprint and partition, and the version it was saved with. */
+export interface PartialKey {
+  blueprintId: string
+  /** Kafka partition; LEGACY_PARTITION for a blueprint baseline saved before partials existed. */
+  partition: number
+  /** Wall-clock microseconds of the save; a newer version replaces an older one. */
+  version: number
+}
+
+/** A saved partial with its profile. */
+export interface PartialCopy extends PartialKey {
+  profile: BlueprintProfile
+}
+
 /**
  * Partition key of a partial learned from events that came without a Kafka partition (HTTP ingest,
  * replay, evaluation): one fixed key, so such a pipeline keeps one partial per blueprint.

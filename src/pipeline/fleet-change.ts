@@ -51,16 +51,21 @@ export function mergeSightings(into: BlueprintProfile, from: BlueprintProfile['s
       for (const a of names.slice(0, names.length - FLEET_AGENTS_PER_KEY)) delete seen[a]
     }
   }
-  const keys = Object.keys(into.sightings)
-  if (keys.length <= FLEET_KEYS) return
-  const latest = keys.map((k) => [k, Math.max(...Object.values(into.sightings[k]))] as const).sort((a, b) => a[1] - b[1])
-  for (const [k] of latest.slice(0, keys.length - FLEET_KEYS)) delete into.sightings[k]
+  const keys = Object.keys(into.sightings).length
+  if (keys > FLEET_KEYS) dropStalestKeys(into, keys - FLEET_KEYS)
 }
 
 function evictIfFull(bp: BlueprintProfile): void {
   const keys = Object.keys(bp.sightings)
   if (keys.length < FLEET_KEYS) return
   // Evict the sixteenth of keys seen least recently, in one pass, so eviction stays rare.
-  const latest = keys.map((k) => [k, Math.max(...Object.values(bp.sightings[k]))] as const).sort((a, b) => a[1] - b[1])
-  for (const [k] of latest.slice(0, Math.max(1, keys.length >> 4))) delete bp.sightings[k]
+  dropStalestKeys(bp, Math.max(1, keys.length >> 4))
+}
+
+/** Forget the `count` fleet keys whose latest sighting is oldest. */
+function dropStalestKeys(bp: BlueprintProfile, count: number): void {
+  const latest = Object.keys(bp.sightings)
+    .map((k) => [k, Math.max(...Object.values(bp.sightings[k]))] as const)
+    .sort((a, b) => a[1] - b[1])
+  for (const [k] of latest.slice(0, count)) delete bp.sightings[k]
 }

@@ -6,7 +6,7 @@
 import type { Config } from '../../schemas/config.ts'
 import type { AgentEvent } from '../../schemas/events.ts'
 import type { RiskEvent } from '../../schemas/risk.ts'
-import { LEGACY_PARTITION, type AgentProfile, type BlueprintProfile } from '../baselines/profiles.ts'
+import { LEGACY_PARTITION, type AgentProfile, type BlueprintProfile, type PartialCopy, type PartialKey } from '../baselines/profiles.ts'
 import type { AuditEntry, ConfigVersion, DeadLetterRow, Page, RiskEventFilter } from '../api/deps.ts'
 import type { DeadLetter, Sink } from '../sinks/types.ts'
 import type { EnforcementChange } from '../enforcement/types.ts'
@@ -35,22 +35,6 @@ export interface BaselineRows {
   agents: Row[]
   partials: Row[]
 }
-
-/** A partial peer baseline as saved: its blueprint's profile learned from one Kafka partition. */
-export interface SavedPartial {
-  blueprintId: string
-  /** Kafka partition; LEGACY_PARTITION for a blueprint baseline saved before partials existed. */
-  partition: number
-  /** Version it was saved with (wall-clock microseconds): a newer one replaces it. */
-  version: number
-}
-
-/** A saved partial with its state. */
-export interface LoadedPartial extends SavedPartial {
-  profile: BlueprintProfile
-}
-
-
 
 export class Store {
   readonly events: BatchWriter<string>
@@ -236,9 +220,9 @@ export class Store {
    * Latest version of every saved partial blueprint baseline, without states: cheap enough to ask
    * every refresh period, so that only partials changed since are loaded.
    */
-  async partialVersions(): Promise<SavedPartial[]> {
+  async partialVersions(): Promise<PartialKey[]> {
     const text = await this.ch.queryText(`SELECT hex(blueprint_id), kafka_partition, max(version) FROM ${this.partialsUnion()} GROUP BY blueprint_id, kafka_partition`, 'TabSeparatedRaw')
-    const out: SavedPartial[] = []
+    const out: PartialKey[] = []
     for (const line of text.split('\n')) {
       if (line === '') continue
       const [id, partition, version] = line.split('\t')
@@ -251,7 +235,7 @@ export class Store {
    * Latest saved partial of every (blueprint, partition), or of those on the given partitions, or of
    * exactly the given keys. One query; states arrive as raw text (TabSeparatedRaw) and are parsed once.
    */
-  async loadPartials(which: { partitions?: readonly number[]; keys?: readonly SavedPartial[] } = {}): Promise<LoadedPartial[]> {
+  async loadPartials(which: { partitions?: readonly number[]; keys?: readonly PartialKey[] } = {}): Promise<PartialCopy[]> {
     const conds: string[] = []
     if (which.partitions) conds.push(which.partitions.length ? `kafka_partition IN (${which.partitions.map((p) => Math.trunc(p)).join(', ')})` : '0')
     if (which.keys) {
@@ -264,7 +248,7 @@ export class Store {
        ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''} GROUP BY blueprint_id, kafka_partition`,
       'TabSeparatedRaw',
     )
-    const out: LoadedPartial[] = []
+    const out: PartialCopy[] = []
     for (const line of text.split('\n')) {
       if (line === '') continue
       // partition \t version \t state; JSON text holds no raw tab or newline.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { Baselines, type PartialCopy } from '../../src/baselines/baselines.ts'
-import { newBlueprintProfile } from '../../src/baselines/profiles.ts'
+import { Baselines } from '../../src/baselines/baselines.ts'
+import { newBlueprintProfile, type PartialCopy } from '../../src/baselines/profiles.ts'
 
 function saved(partition: number, version: number, learned: number): PartialCopy {
   const profile = newBlueprintProfile('bp')
