@@ -36,6 +36,16 @@ export function ownEntry<T extends readonly unknown[]>(table: Record<string, T>,
 }
 
 /**
+ * The table's own number for `key`, never a name inherited from Object.prototype: agent ids come
+ * from the events, and an agent named `constructor` or `__proto__` is an agent like any other. Nothing
+ * a plain object inherits is a number, so one read tells an own value from an inherited name.
+ */
+export function ownNumber(table: Record<string, number>, key: string): number | undefined {
+  const v = table[key]
+  return typeof v === 'number' ? v : undefined
+}
+
+/**
  * Set the table's own entry for `key`. `__proto__` is defined as an own property (as JSON.parse does)
  * instead of assigned, which would replace the table's prototype.
  */

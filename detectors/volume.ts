@@ -22,7 +22,7 @@
  */
 import { z } from 'zod'
 import { addToLogHistogram, fromDoublings, histogramTotal, logHistogramQuantile, round } from './scoring.ts'
-import { ownEntry, setOwnEntry } from './bounded.ts'
+import { ownEntry, ownNumber, setOwnEntry } from './bounded.ts'
 import { DAY, HOUR } from './time.ts'
 import { SENSITIVITY_WEIGHT, hourOfWeek, type Detector } from './types.ts'
 import { addCounts, uint16Counts, uint32Counts, type Uint16Counts, type Uint32Counts } from './packed.ts'
@@ -199,11 +199,11 @@ function sortedValues(table: Record<string, number>): number[] | undefined {
 
 /** `table[id] = value`, keeping its sorted values (if built) in step. */
 function setExcess(table: Record<string, number>, id: string, value: number): void {
-  const before = Object.hasOwn(table, id) ? table[id] : undefined
-  table[id] = value
+  const before = ownNumber(table, id)
+  setOwnEntry(table, id, value)
   const sorted = sortedExcess.get(table)
   if (!sorted) return
-  const after = Object.hasOwn(table, id) ? table[id] : undefined
+  const after = value
   if (before === after) return
   if ((before !== undefined && before !== before) || (after !== undefined && after !== after)) {
     sortedExcess.set(table, null)
@@ -293,7 +293,7 @@ function fleetExcessOf(peers: State, agentId: string, cfg: Cfg): { excess: numbe
   const sorted = sortedValues(peers.excessNow)
   if (sorted !== undefined) {
     // The others' values are all values but one occurrence of this agent's own.
-    const own = Object.hasOwn(peers.excessNow, agentId) ? peers.excessNow[agentId]! : undefined
+    const own = ownNumber(peers.excessNow, agentId)
     const n = own === undefined ? sorted.length : sorted.length - 1
     if (n === 0) return { excess: 0, others: 0 }
     const k = (n - 1) >> 1
@@ -502,7 +502,7 @@ export const volume: Detector<Cfg, State> = {
           p.winAgents += 1
           own.countedHour = hour
         }
-        if (e.agent.id in p.excessNow || excessCount(p.excessNow) < cfg.fleetCapacity) setExcess(p.excessNow, e.agent.id, excess)
+        if (ownNumber(p.excessNow, e.agent.id) !== undefined || excessCount(p.excessNow) < cfg.fleetCapacity) setExcess(p.excessNow, e.agent.id, excess)
       }
       p.calls += 1
       noteSize(p.sizes, e.tool, e.records, e.bytes, cfg.peerSizeCapacity)

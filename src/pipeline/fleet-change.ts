@@ -6,6 +6,7 @@
  * kept out of its baseline.
  */
 import type { Config } from '../../schemas/config.ts'
+import { ownNumber, setOwnEntry } from '../../detectors/bounded.ts'
 import { FLEET_AGENTS_PER_KEY, FLEET_KEYS, type BlueprintProfile } from '../baselines/profiles.ts'
 
 /**
@@ -18,14 +19,15 @@ export function recordSighting(bp: BlueprintProfile, key: string, agentId: strin
     evictIfFull(bp)
     seen = bp.sightings[key] = {}
   }
-  if (!(agentId in seen) && Object.keys(seen).length >= FLEET_AGENTS_PER_KEY) {
+  const before = ownNumber(seen, agentId)
+  if (before === undefined && Object.keys(seen).length >= FLEET_AGENTS_PER_KEY) {
     // Drop the stalest agent; the quorum only needs the recent ones.
     let stalest = ''
     let oldest = Infinity
     for (const [a, t] of Object.entries(seen)) if (t < oldest) (oldest = t), (stalest = a)
     delete seen[stalest]
   }
-  seen[agentId] = Math.max(seen[agentId] ?? 0, ts)
+  setOwnEntry(seen, agentId, Math.max(before ?? 0, ts))
   let n = 0
   for (const t of Object.values(seen)) if (ts - t <= windowMs) n++
   return n
@@ -44,7 +46,7 @@ export function quorum(cfg: Config['risk']['fleetChange'], blueprintAgents: numb
 export function mergeSightings(into: BlueprintProfile, from: BlueprintProfile['sightings']): void {
   for (const [key, agents] of Object.entries(from)) {
     const seen = (into.sightings[key] ??= {})
-    for (const [a, t] of Object.entries(agents)) seen[a] = Math.max(seen[a] ?? 0, t)
+    for (const [a, t] of Object.entries(agents)) setOwnEntry(seen, a, Math.max(ownNumber(seen, a) ?? 0, t))
     const names = Object.keys(seen)
     if (names.length > FLEET_AGENTS_PER_KEY) {
       names.sort((x, y) => seen[x] - seen[y])

@@ -61,6 +61,14 @@ describe('volume', () => {
     const h = new DetectorHarness(volume).learnAll(byTime(...base, ...fleet.map(surge)))
     expect(h.score(probe('a-1'))?.score ?? 0).toBeLessThan(0.25)
   })
+  it('counts peers named like Object.prototype members in the fleet excess', () => {
+    // Three agents surging together, two of them named `__proto__` and `constructor`: both must count
+    // as the others surging along, or a-1 is judged as if it surged alone.
+    const names = ['a-1', '__proto__', 'constructor']
+    const baseOf = (id: string) => businessHours(21, 4, (ts) => toolCall(ts, { agent: { id } }))
+    const h = new DetectorHarness(volume).learnAll(byTime(...names.map(baseOf), ...names.map(surge)))
+    expect(h.score(probe('a-1'))?.score ?? 0).toBeLessThan(0.25)
+  })
   it('abstains without a week of history and without peers', () => {
     const h = new DetectorHarness(volume).learnAll(spread(T0, 3 * DAY, 300, (ts) => toolCall(ts, { agent: { id: 'solo', blueprintId: undefined } })))
     expect(h.score(toolCall(T0 + 3 * DAY, { agent: { id: 'solo', blueprintId: undefined }, records: 10 }))).toBeUndefined()

@@ -39,3 +39,27 @@ describe('sightings of two partitions merged', () => {
     expect(a.sightings['newest']).toEqual({ 'c-0': 20_000 })
   })
 })
+
+describe('agents named like Object.prototype members', () => {
+  const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty']
+
+  it('count towards the quorum like any other agent, and survive a save and a merge', () => {
+    const a = newBlueprintProfile('bp')
+    names.forEach((name, i) => expect(recordSighting(a, 'resource:x', name, 1_000 + i, HOUR)).toBe(i + 1))
+    // A later sighting of the same agent is not a new agent.
+    expect(recordSighting(a, 'resource:x', '__proto__', 9_000, HOUR)).toBe(names.length)
+    const seen = a.sightings['resource:x']!
+    expect(Object.getPrototypeOf(seen)).toBe(Object.prototype)
+    expect(Object.keys(seen).sort()).toEqual([...names].sort())
+    expect(seen['__proto__' as string]).toBe(9_000)
+
+    const saved = JSON.parse(JSON.stringify(a.sightings)) as typeof a.sightings
+    const b = newBlueprintProfile('bp')
+    recordSighting(b, 'resource:x', 'constructor', 12_000, HOUR)
+    mergeSightings(b, saved)
+    expect(Object.keys(b.sightings['resource:x']!).sort()).toEqual([...names].sort())
+    expect(b.sightings['resource:x']!['constructor']).toBe(12_000)
+    expect(b.sightings['resource:x']!['toString']).toBe(1_002)
+    expect(recordSighting(b, 'resource:x', 'valueOf', 13_000, HOUR)).toBe(names.length + 1)
+  })
+})
