@@ -31,6 +31,7 @@ import { Store, type BaselineRows } from './store/store.ts'
 import { renderMetrics } from './metrics.ts'
 import { log } from './util/log.ts'
 import { describeError } from './util/errors.ts'
+import { withPlainArrays } from '../detectors/packed.ts'
 
 export interface ServiceOptions {
   /** Extra destinations, e.g. the Kafka topics; ClickHouse and the live hub are always there. */
@@ -260,8 +261,9 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
           learnedEvents: p.learned,
           historyDays: p.learned ? (p.lastTs - p.firstLearnedTs) / 86_400_000 : 0,
           flaggedEventsKept: p.flagged.length,
-          detectors: p.states,
-          blueprint: bp ? { blueprintId: bp.blueprintId, agents: bp.agents, learnedEvents: bp.learned, detectors: bp.states } : null,
+          // Counts as numbers, not the base64 they are saved as.
+          detectors: withPlainArrays(p.states),
+          blueprint: bp ? { blueprintId: bp.blueprintId, agents: bp.agents, learnedEvents: bp.learned, detectors: withPlainArrays(bp.states) } : null,
         }
       },
     },

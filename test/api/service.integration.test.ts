@@ -82,6 +82,11 @@ describe('control API over the service', () => {
     const baseline = await app.inject({ method: 'GET', url: '/v1/agents/api-agent/baseline', headers: auth('analyst') })
     expect(baseline.statusCode).toBe(200)
     expect(JSON.stringify(baseline.json())).toContain('sharepoint://sites/support')
+    // Counts read as numbers here, though they are saved as base64.
+    const hours = baseline.json().detectors.time_of_week.hours
+    expect(hours).toHaveLength(168)
+    expect(hours.every((n: unknown) => Number.isInteger(n))).toBe(true)
+    expect(hours.reduce((a: number, b: number) => a + b, 0)).toBeGreaterThan(0)
   })
 
   it('feedback confirm_safe teaches the baseline and resets risk; the actor is audited', async () => {

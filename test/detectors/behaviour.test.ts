@@ -82,10 +82,11 @@ describe('volume', () => {
   it('revives an hour-of-week rhythm saved as plain doublings into the packed slots, and scores it the same', () => {
     const h = new DetectorHarness(volume).learnAll(byTime(...base))
     const packed = JSON.parse(JSON.stringify(h.agents.get('a-1')!.state))
+    const slotsQ = Array.from((h.agents.get('a-1')!.state as { slotsQ: ArrayLike<number> }).slotsQ)
     // The layout saved before the slots were packed: the same values, as doublings in `slots`.
-    const { slotsQ, ...rest } = packed
-    expect((slotsQ as number[]).filter((q) => q > 0).length).toBeGreaterThan(20)
-    const old = { ...rest, slots: (slotsQ as number[]).map((q) => q / 1024) }
+    const { slotsQ: _saved, ...rest } = packed
+    expect(slotsQ.filter((q) => q > 0).length).toBeGreaterThan(20)
+    const old = { ...rest, slots: slotsQ.map((q) => q / 1024) }
     const revived = volume.revive!(old)
     expect(Array.from(revived.slotsQ)).toEqual(slotsQ)
     expect('slots' in revived).toBe(false)

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { uint16Counts, uint32Counts, withPlainArrays } from '../../detectors/packed.ts'
+
+describe('packed counts', () => {
+  it('are saved as the base64 of their bytes and revive from it, to the same values', () => {
+    const counts = uint32Counts(undefined, 168)
+    counts[0] = 1
+    counts[5] = 4_000_000_000
+    counts[167] = 7
+    const saved = JSON.parse(JSON.stringify({ hours: counts }))
+    expect(typeof saved.hours).toBe('string')
+    expect(saved.hours).toBe(Buffer.from(counts.buffer, counts.byteOffset, counts.byteLength).toString('base64'))
+    const revived = uint32Counts(saved.hours, 168)
+    expect(Array.from(revived)).toEqual(Array.from(counts))
+    // A view of its own, not of the saved or the original bytes.
+    revived[1] = 9
+    expect(counts[1]).toBe(0)
+  })
+
+  it('revive from the plain arrays saved before, and from either form of another length', () => {
+    expect(Array.from(uint16Counts([1, 2, 3], 4))).toEqual([1, 2, 3, 0])
+    expect(Array.from(uint16Counts([1, 2, 3, 4, 5], 4))).toEqual([1, 2, 3, 4])
+    const five = JSON.parse(JSON.stringify(uint16Counts([1, 2, 3, 4, 5], 5))) as string
+    expect(Array.from(uint16Counts(five, 4))).toEqual([1, 2, 3, 4])
+    expect(Array.from(uint16Counts(five, 6))).toEqual([1, 2, 3, 4, 5, 0])
+    // A truncated string keeps its whole values only.
+    const cut = Buffer.from(five, 'base64').subarray(0, 7).toString('base64')
+    expect(Array.from(uint16Counts(cut, 5))).toEqual([1, 2, 3, 0, 0])
+  })
+
+  it('read as plain numbers through withPlainArrays, every other value unchanged', () => {
+    const state = JSON.parse('{"__proto__": {"x": 1}, "n": 2, "t": {"a": [1, 2, 3]}}')
+    state.hours = uint16Counts([3, 0, 1], 3)
+    const plain = withPlainArrays(state) as Record<string, unknown>
+    expect(plain).toEqual({ ['__proto__']: { x: 1 }, n: 2, t: { a: [1, 2, 3] }, hours: [3, 0, 1] })
+    expect(Object.keys(plain)).toContain('__proto__')
+    expect(Object.getPrototypeOf(plain)).toBe(Object.prototype)
+    expect(JSON.stringify(plain)).toContain('"hours":[3,0,1]')
+  })
+})
