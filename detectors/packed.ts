@@ -62,10 +62,12 @@ function packed<T extends Uint16Counts | Uint32Counts>(Kind: CountsKind<T>, save
   if (saved instanceof Kind) return saved
   const out = new Kind(...carve(length, Kind.BYTES_PER_ELEMENT))
   if (typeof saved === 'string') {
-    const bytes = Buffer.from(saved, 'base64')
-    // Whole elements only: a truncated string loses its last partial value, not the alignment.
-    const n = Math.min(out.byteLength, bytes.length - (bytes.length % Kind.BYTES_PER_ELEMENT))
-    new Uint8Array(out.buffer, out.byteOffset, n).set(bytes.subarray(0, n))
+    // Decoded straight into the carved bytes (no intermediate buffer); a string longer than the
+    // counts stops at their end. A truncated string's last partial value is cleared again: whole
+    // values only.
+    const written = Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(saved, 'base64')
+    const partial = written % Kind.BYTES_PER_ELEMENT
+    if (partial) new Uint8Array(out.buffer, out.byteOffset + written - partial, partial).fill(0)
   } else if (saved) for (let i = 0, n = Math.min(length, saved.length); i < n; i++) out[i] = saved[i]!
   return out
 }

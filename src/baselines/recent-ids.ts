@@ -45,9 +45,8 @@ export class RecentIdHashes extends Float64Array {
     if (Array.isArray(saved)) {
       for (const id of saved.slice(-RECENT_IDS)) if (typeof id === 'string') ring.seenOrRemember(id)
     } else if (isSavedRing(saved)) {
-      const bytes = Buffer.from(saved.hashes, 'base64')
-      if (bytes.length === ring.byteLength) {
-        new Uint8Array(ring.buffer, ring.byteOffset, ring.byteLength).set(bytes)
+      if (Buffer.byteLength(saved.hashes, 'base64') === ring.byteLength) {
+        Buffer.from(ring.buffer, ring.byteOffset, ring.byteLength).write(saved.hashes, 'base64')
         ring.next = saved.next % RECENT_IDS
       }
     }
