@@ -101,7 +101,7 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   if (initial.kafka.enabled) pipeline.baselines.holdAssignedOnly()
   pipeline.baselines.restorePartials(await store.loadPartials(), pipeline.mergeProfiles)
   // With Kafka, agents are restored per partition on assignment; otherwise all of them now.
-  if (!initial.kafka.enabled) for (const p of await store.loadAgents()) pipeline.baselines.restoreAgent(p)
+  if (!initial.kafka.enabled) await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p))
   pipeline.restoreElevated()
   config.onChange((next) => pipeline.setConfig(next))
 
@@ -340,17 +340,18 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     },
     restorePartitions: (partitions) =>
       serial(async () => {
-        const profiles = await store.loadAgents(partitions)
+        // Each agent is restored as it is read (a restore that fails half way is done again, whole,
+        // by the retry of the assignment: restoring an agent twice gives the same profile).
+        const agents = await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p), partitions)
         // Peer baselines span every partition: the partials of the assigned partitions (their
         // previous holder saved them on revocation) become this instance's, and the others'
         // newer partials are taken in, before any event of these partitions is processed.
         const own = await store.loadPartials({ partitions })
         let rebuilt = pipeline.baselines.assign(partitions, own, pipeline.mergeProfiles)
         rebuilt += pipeline.baselines.refresh(await loadStaleRemote(), pipeline.mergeProfiles)
-        for (const p of profiles) pipeline.baselines.restoreAgent(p)
         pipeline.restoreElevated()
-        log.info({ partitions, agents: profiles.length, partials: own.length, blueprintsRebuilt: rebuilt }, 'baselines restored for assigned partitions')
-        return profiles.length
+        log.info({ partitions, agents, partials: own.length, blueprintsRebuilt: rebuilt }, 'baselines restored for assigned partitions')
+        return agents
       }),
     releasePartitions: (partitions) =>
       serial(async () => {

@@ -27,8 +27,14 @@ import {
 
 type Row = Record<string, unknown>
 
-/** Agents per restore query: bounds the text held at once (~10 KB of JSON per agent). */
-const RESTORE_PAGE_ROWS = 10_000
+/**
+ * Agents per restore query: bounds the bytes held at once (~8-10 KB of JSON per agent, so ~200 MB a
+ * page, two pages at a time), and sets how often a restore triggers a full collection (see
+ * Store.forEachAgent).
+ */
+const RESTORE_PAGE_ROWS = 25_000
+const NEWLINE = 0x0a
+const TAB = 0x09
 
 /** Baseline rows serialised at one instant, waiting to be written (see `Store.baselineRows`). */
 export interface BaselineRows {
@@ -176,40 +182,60 @@ export class Store {
   // ---- restore -------------------------------------------------------------------------------
 
   /**
-   * Latest saved profile of every agent, or of the agents last seen on the given Kafka partitions.
-   * Read in pages of `RESTORE_PAGE_ROWS` agents along the sorting key (agent_id), the next page's
-   * query running while this page is parsed; each state arrives as raw text (TabSeparatedRaw: the
-   * JSON is neither escaped nor wrapped in another JSON document) and is parsed once.
+   * Latest saved profile of every agent, or of the agents last seen on the given Kafka partitions,
+   * handed to `each` as soon as it is parsed; resolves with how many. Read in pages of `pageRows`
+   * agents along the sorting key (agent_id), the next page's query running while this page is
+   * parsed; each state arrives as raw text (TabSeparatedRaw: the JSON is neither escaped nor wrapped
+   * in another JSON document) and is decoded and parsed a row at a time.
+   *
+   * Why this shape: garbage collection dominates a large restore. A page is external memory, and V8
+   * starts a full collection of the whole heap (every agent restored so far) after every ~64 MB of
+   * it: a page of 25,000 agents (~200 MB) costs one, where pages of 10,000 cost two or three for the
+   * same agents. A row's text dies young, where a page decoded as one string went to the old
+   * generation. And `each` can turn a profile into its in-memory layout (Baselines.restoreAgent)
+   * while the parsed JSON is still young, instead of after every profile has been promoted.
    */
-  async loadAgents(partitions?: number[], pageRows = RESTORE_PAGE_ROWS): Promise<AgentProfile[]> {
+  async forEachAgent(each: (p: AgentProfile) => void, partitions?: readonly number[], pageRows = RESTORE_PAGE_ROWS): Promise<number> {
     const wanted = partitions ? new Set(partitions) : undefined
-    const out: AgentProfile[] = []
+    let count = 0
     let page = this.agentStatePage('', pageRows)
     for (;;) {
-      const text = await page
-      if (text.length === 0) break
-      const lines = text.split('\n')
-      if (lines[lines.length - 1] === '') lines.pop()
-      const last = lines[lines.length - 1]!
-      const next = lines.length < pageRows ? undefined : this.agentStatePage(Buffer.from(last.slice(0, last.indexOf('\t')), 'hex').toString('utf8'), pageRows)
-      for (const line of lines) {
-        // hex(agent_id) \t kafka_partition \t state; JSON text holds no raw tab or newline.
-        const a = line.indexOf('\t')
-        const b = line.indexOf('\t', a + 1)
-        if (wanted && !wanted.has(Number(line.slice(a + 1, b)))) continue
-        out.push(JSON.parse(line.slice(b + 1)) as AgentProfile)
+      const bytes = await page
+      // hex(agent_id) \t kafka_partition \t state \n per row; JSON text holds no raw tab or newline.
+      const ends: number[] = []
+      for (let end = bytes.indexOf(NEWLINE); end !== -1; end = bytes.indexOf(NEWLINE, end + 1)) ends.push(end)
+      if (ends.length === 0) break
+      const lastStart = ends.length > 1 ? ends[ends.length - 2]! + 1 : 0
+      const lastId = Buffer.from(bytes.toString('latin1', lastStart, bytes.indexOf(TAB, lastStart)), 'hex').toString('utf8')
+      const next = ends.length < pageRows ? undefined : this.agentStatePage(lastId, pageRows)
+      let start = 0
+      for (const end of ends) {
+        const a = bytes.indexOf(TAB, start)
+        const b = bytes.indexOf(TAB, a + 1)
+        if (!wanted || wanted.has(Number(bytes.toString('latin1', a + 1, b)))) {
+          each(JSON.parse(bytes.toString('utf8', b + 1, end)) as AgentProfile)
+          count++
+        }
+        start = end + 1
       }
       if (!next) break
       page = next
     }
+    return count
+  }
+
+  /** Latest saved profile of every agent, or of those on the given partitions, as parsed (see forEachAgent). */
+  async loadAgents(partitions?: readonly number[], pageRows = RESTORE_PAGE_ROWS): Promise<AgentProfile[]> {
+    const out: AgentProfile[] = []
+    await this.forEachAgent((p) => out.push(p), partitions, pageRows)
     return out
   }
 
-  /** One page of latest agent states after `afterId`, as TabSeparatedRaw text. */
-  private agentStatePage(afterId: string, rows: number): Promise<string> {
+  /** One page of latest agent states after `afterId`, as TabSeparatedRaw bytes. */
+  private agentStatePage(afterId: string, rows: number): Promise<Buffer> {
     // The id goes in as hex: no quoting to get wrong, whatever characters it holds.
     const after = Buffer.from(afterId, 'utf8').toString('hex')
-    return this.ch.queryText(
+    return this.ch.queryBytes(
       `SELECT hex(agent_id), kafka_partition, state FROM ${this.db}.agent_baselines
        WHERE agent_id > unhex('${after}') ORDER BY agent_id, version DESC LIMIT 1 BY agent_id LIMIT ${Math.max(1, Math.floor(rows))}`,
       'TabSeparatedRaw',

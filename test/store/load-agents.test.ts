@@ -37,6 +37,10 @@ describe('loading agent baselines', () => {
       expect(all.every((p) => p.learned === 2)).toBe(true)
       const some = await store.loadAgents([0, 2], pageRows)
       expect(some.map((p) => p.agentId).sort()).toEqual(ids.filter((_, i) => i % 3 !== 1).sort())
+      // Streaming: each profile handed over as it is read, in agent id order, and counted.
+      const seen: string[] = []
+      expect(await store.forEachAgent((p) => seen.push(p.agentId), [1], pageRows)).toBe(seen.length)
+      expect(seen).toEqual(ids.filter((_, i) => i % 3 === 1).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
     }
   })
 
