@@ -26,6 +26,9 @@ export function renderMetrics({ pipeline, ingestor, store, hub, enforcement }: P
     [{ outcome: 'accepted' }, ingestor.counters.accepted],
     [{ outcome: 'duplicate' }, ingestor.counters.duplicates],
     [{ outcome: 'rejected' }, ingestor.counters.rejected],
+    // Received over HTTP and written to the Kafka input topics; counted again as accepted (or
+    // duplicate) by the instance that processes them.
+    [{ outcome: 'forwarded' }, ingestor.counters.forwarded],
   ])
   metric('agentwatch_events_learned_total', 'counter', 'Events learned into baselines.', [[{}, pipeline.stats.learned]])
   metric('agentwatch_events_flagged_total', 'counter', 'Events scored medium or higher and kept out of baselines.', [[{}, pipeline.stats.flagged]])

@@ -15,7 +15,8 @@
  */
 import type { Config } from '../schemas/config.ts'
 import type { RiskEvent, RiskLevel } from '../schemas/risk.ts'
-import type { AgentSummary, AppDeps, FeedbackInput } from './api/deps.ts'
+import type { AgentSummary, AppDeps, FeedbackInput, IngestResult } from './api/deps.ts'
+import { HttpError } from './api/errors.ts'
 import { ConfigHolder } from './config/holder.ts'
 import { EnforcementStore, enforcementPort } from './enforcement/store.ts'
 import { createLogNotifier } from './enforcement/notifier.ts'
@@ -24,13 +25,13 @@ import { Ingestor } from './pipeline/ingest.ts'
 import { Pipeline } from './pipeline/pipeline.ts'
 import { levelRank } from './pipeline/risk.ts'
 import { RiskHub } from './sinks/risk-hub.ts'
-import { fanOut, type ActionSink, type DeadLetterSink, type RiskSink, type Sink } from './sinks/types.ts'
-import type { Source } from './sources/types.ts'
+import { fanOut, type ActionSink, type DeadLetterSink, type EventForwarder, type RiskSink, type Sink } from './sinks/types.ts'
+import type { RawMessage, Source } from './sources/types.ts'
 import { Checkpointer } from './store/checkpointer.ts'
 import { Store, type BaselineRows } from './store/store.ts'
 import { renderMetrics } from './metrics.ts'
 import { log } from './util/log.ts'
-import { describeError } from './util/errors.ts'
+import { describeError, isRetriable } from './util/errors.ts'
 import { withPlainArrays } from '../detectors/packed.ts'
 
 export interface ServiceOptions {
@@ -40,6 +41,11 @@ export interface ServiceOptions {
   deadLetterSinks?: DeadLetterSink[]
   /** Sources started by `start()`; HTTP ingest needs none. */
   sources?: Source[]
+  /**
+   * With Kafka as the source: HTTP-ingested events are validated here and written onto the input
+   * topics (see EventForwarder), not processed by this instance, which may not hold their agents.
+   */
+  eventForwarder?: EventForwarder
   /**
    * An open store to share (several instances in one process: chDB binds one data folder per
    * process). The service then flushes it but never closes it; its owner does.
@@ -230,6 +236,15 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     return result
   }
 
+  const forwardToKafka = async (messages: RawMessage[], to: EventForwarder): Promise<IngestResult> => {
+    try {
+      return { ...(await ingestor.forward(messages, to)), forwarded: true }
+    } catch (err) {
+      if (!isRetriable(err)) throw err
+      throw new HttpError(503, 'unavailable', `${describeError(err)}; no event of this request is accepted: send it again (an event already delivered changes nothing)`, undefined, { 'retry-after': '1' })
+    }
+  }
+
   /** Run a change in order with ingest, answer once a checkpoint covers it. */
   const durably = async <T>(fn: () => T): Promise<T> => {
     const result = await serial(async () => fn())
@@ -239,8 +254,9 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
 
   const deps: AppDeps = {
     config,
-    // HTTP ingest answers once its events are durable.
-    ingest: (messages) => durably(() => processBatch(messages)),
+    // HTTP ingest answers once its events are durable: processed and checkpointed here, or, with
+    // Kafka, acknowledged on the input topics for the instance that holds their agents.
+    ingest: (messages) => (opts.eventForwarder ? forwardToKafka(messages, opts.eventForwarder) : durably(() => processBatch(messages))),
     agents: {
       list: ({ limit, offset, level, blueprintId }) => {
         const all = [...pipeline.baselines.agents.values()]

@@ -19,6 +19,8 @@ export interface IngestResult {
   rejected: number
   results: IngestOutcome[]
   riskEvents: RiskEvent[]
+  /** True when the events were written to the Kafka input topics instead of processed here. */
+  forwarded?: boolean
 }
 
 export interface AgentSummary {

@@ -38,7 +38,13 @@ export const IngestResponse = z.object({
   duplicates: z.number().int(),
   rejected: z.number().int(),
   results: z.array(IngestOutcomeSchema),
-  riskEvents: z.array(RiskEventSchema).describe('Risk level changes these events caused.'),
+  riskEvents: z.array(RiskEventSchema).describe('Risk level changes these events caused; empty when forwarded.'),
+  forwarded: z
+    .boolean()
+    .optional()
+    .describe(
+      'Present (true) when Kafka is the source: the accepted events were written to the input topics, keyed by agent id, and are processed by the instance holding each agent\'s partition; duplicates are dropped there, and risk events come on the risk topic.',
+    ),
 })
 
 // ---- agents ------------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ export async function main(args: string[]): Promise<number> {
     opts.actionSinks = [sinks.actions]
     opts.deadLetterSinks = [sinks.deadLetter]
     opts.sources = [new KafkaSource(config.kafka)]
+    // Events posted over HTTP go to the input topics, for the instance that holds their agents.
+    opts.eventForwarder = sinks.events
     closeKafka = () => sinks.close()
   }
 

@@ -6,11 +6,11 @@
  * the last offset processed per topic-partition, which a checkpoint snapshots together with the
  * baselines: the positions it may let sources commit once it is durable (see src/service.ts).
  */
-import { decodeRaw } from '../../schemas/events.ts'
+import { decodeRaw, type AgentEvent } from '../../schemas/events.ts'
 import type { RiskEvent } from '../../schemas/risk.ts'
 import type { IngestOutcome, IngestResult } from '../api/deps.ts'
 import type { RawMessage, SourcePosition } from '../sources/types.ts'
-import type { DeadLetterSink, RiskSink } from '../sinks/types.ts'
+import type { DeadLetterSink, EventForwarder, ForwardedEvent, RiskSink } from '../sinks/types.ts'
 import type { Pipeline } from './pipeline.ts'
 
 export interface IngestDeps {
@@ -24,7 +24,8 @@ export interface IngestDeps {
 }
 
 export class Ingestor {
-  readonly counters = { accepted: 0, duplicates: 0, rejected: 0 }
+  /** Messages by outcome; `forwarded`: received over HTTP and written to Kafka for their partition's instance. */
+  readonly counters = { accepted: 0, duplicates: 0, rejected: 0, forwarded: 0 }
 
   /** Last offset processed per `origin/partition`. */
   private readonly positions = new Map<string, SourcePosition>()
@@ -51,8 +52,26 @@ export class Ingestor {
     else if (offset > p.offset) p.offset = offset
   }
 
+  /** The event in `m`, or undefined after writing `m` to the dead letters and `results` as rejected. */
+  private decode(m: RawMessage, index: number, results: IngestOutcome[]): AgentEvent | undefined {
+    const decoded = decodeRaw(m.value)
+    if (decoded.ok) return decoded.event
+    results.push({ index, status: 'rejected', reason: decoded.reason })
+    this.deps.deadLetters.write({
+      origin: m.origin,
+      partition: m.partition,
+      offset: m.offset,
+      key: m.key,
+      receivedAt: Date.now(),
+      reason: decoded.reason,
+      // Untouched: a payload that is not even UTF-8 reaches the dead-letter topic byte for byte.
+      payload: m.value,
+    })
+    return undefined
+  }
+
   process(messages: RawMessage[]): IngestResult {
-    const { pipeline, deadLetters } = this.deps
+    const { pipeline } = this.deps
     const results: IngestOutcome[] = []
     const riskEvents: RiskEvent[] = []
     let accepted = 0
@@ -60,23 +79,11 @@ export class Ingestor {
     let rejected = 0
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]
-      const decoded = decodeRaw(m.value)
-      if (!decoded.ok) {
+      const e = this.decode(m, i, results)
+      if (e === undefined) {
         rejected++
-        results.push({ index: i, status: 'rejected', reason: decoded.reason })
-        deadLetters.write({
-          origin: m.origin,
-          partition: m.partition,
-          offset: m.offset,
-          key: m.key,
-          receivedAt: Date.now(),
-          reason: decoded.reason,
-          // Untouched: a payload that is not even UTF-8 reaches the dead-letter topic byte for byte.
-          payload: m.value,
-        })
         continue
       }
-      const e = decoded.event
       const offset = m.offset !== undefined ? Number(m.offset) : undefined
       const before = riskEvents.length
       const learnedBefore = pipeline.stats.learned
@@ -98,6 +105,31 @@ export class Ingestor {
     this.counters.duplicates += duplicates
     this.counters.rejected += rejected
     return { accepted, duplicates, rejected, results, riskEvents }
+  }
+
+  /**
+   * Validate `messages` and write the valid ones onto their Kafka input topics (see
+   * EventForwarder) instead of processing them here; invalid ones go to the dead letters. Resolves
+   * once Kafka has acknowledged the valid ones and the dead letters are written: `accepted` then means
+   * durably queued for the instance that holds each agent's partition, which dedupes and scores them
+   * (their risk events come on the risk topic, not in this answer). Rejects when Kafka does not
+   * acknowledge: then none of them counts as accepted, and sending the batch again is safe (a
+   * redelivered eventId changes nothing).
+   */
+  async forward(messages: RawMessage[], to: EventForwarder): Promise<IngestResult> {
+    const results: IngestOutcome[] = []
+    const valid: ForwardedEvent[] = []
+    for (let i = 0; i < messages.length; i++) {
+      const e = this.decode(messages[i], i, results)
+      if (e === undefined) continue
+      valid.push({ kind: e.kind, agentId: e.agent.id, value: messages[i].value })
+      results.push({ index: i, status: 'accepted', eventId: e.eventId })
+    }
+    const rejected = messages.length - valid.length
+    await Promise.all([valid.length ? to.forward(valid) : undefined, rejected ? this.deps.deadLetters.flush() : undefined])
+    this.counters.forwarded += valid.length
+    this.counters.rejected += rejected
+    return { accepted: valid.length, duplicates: 0, rejected, results: results.sort((a, b) => a.index - b.index), riskEvents: [] }
   }
 
   /** Risk events that arise outside ingest (feedback, sweeps) take the same way out. */

@@ -1,5 +1,6 @@
 /**
- * Kafka sinks: risk events, enforcement changes and dead letters.
+ * Kafka sinks: risk events, enforcement changes and dead letters; and events received over HTTP,
+ * forwarded onto their input topics.
  *
  * `write` queues and starts a send on the next turn of the event loop: a risk event goes out as
  * soon as it is decided, not with the next checkpoint. One send is in flight per topic; what is
@@ -21,7 +22,7 @@ import { RetriableError, describeError } from '../util/errors.ts'
 import { createKafkaClient } from '../util/kafka.ts'
 import { log as baseLog, type Logger } from '../util/log.ts'
 import { retry, type BackoffOptions } from '../util/retry.ts'
-import type { ActionSink, DeadLetter, DeadLetterSink, RiskSink, Sink } from './types.ts'
+import type { ActionSink, DeadLetter, DeadLetterSink, EventForwarder, RiskSink, Sink } from './types.ts'
 
 export interface KafkaProducerOptions {
   /** Overrides config brokers and KAFKA_BROKERS. */
@@ -226,11 +227,34 @@ export function kafkaDeadLetterSink(client: KafkaProducerClient, topic: string):
   })
 }
 
+/** Events onto the input topics from config (see EventForwarder), on the sinks' shared producer. */
+export function kafkaEventForwarder(client: KafkaProducerClient, topics: Config['kafka']['topics']): EventForwarder & { close(): Promise<void> } {
+  client.acquire()
+  return {
+    async forward(events) {
+      const byTopic = new Map<string, Message[]>()
+      for (const e of events) {
+        const topic = e.kind === 'signin' ? topics.signins : topics.toolCalls
+        const messages = byTopic.get(topic) ?? byTopic.set(topic, []).get(topic)!
+        messages.push({ key: e.agentId, value: e.value })
+      }
+      try {
+        await Promise.all([...byTopic].map(([topic, messages]) => client.send(topic, messages)))
+      } catch (err) {
+        throw new RetriableError(`${events.length} events not acknowledged by Kafka`, err, 'KAFKA_SEND')
+      }
+    },
+    close: () => client.release(),
+  }
+}
+
 export interface KafkaSinks {
   risk: RiskSink
   actions: ActionSink
   deadLetter: DeadLetterSink
-  /** Flushes and closes all three, then disconnects the shared producer. */
+  /** HTTP-ingested events onto the input topics. */
+  events: EventForwarder
+  /** Flushes and closes all of them, then disconnects the shared producer. */
   close(): Promise<void>
 }
 
@@ -240,12 +264,14 @@ export function createKafkaSinks(config: Config['kafka'], opts: KafkaProducerOpt
   const risk = kafkaRiskSink(client, config.topics.risk)
   const actions = kafkaActionSink(client, config.topics.actions)
   const deadLetter = kafkaDeadLetterSink(client, config.topics.deadLetter)
+  const events = kafkaEventForwarder(client, config.topics)
   return {
     risk,
     actions,
     deadLetter,
+    events,
     close: async () => {
-      await Promise.all([risk.close(), actions.close(), deadLetter.close()])
+      await Promise.all([risk.close(), actions.close(), deadLetter.close(), events.close()])
     },
   }
 }

@@ -46,3 +46,23 @@ export function fanOut<T>(name: string, sinks: Sink<T>[]): Sink<T> {
     },
   }
 }
+
+/** An event received elsewhere (HTTP ingest), validated, for its input topic. */
+export interface ForwardedEvent {
+  kind: 'signin' | 'tool_call'
+  /** The message key: the agent id, as producers key these topics. */
+  agentId: string
+  /** The event as it was received, untouched. */
+  value: string | Buffer
+}
+
+/**
+ * Writes events onto their input topics (sign-ins or tool calls, by `kind`), keyed by agent id. With
+ * Kafka as the source, an event that arrives over HTTP goes this way instead of into this instance's
+ * pipeline: the instance holding the agent's partition processes it, in order with the agent's other
+ * events, exactly as if the producer had sent it to Kafka.
+ */
+export interface EventForwarder {
+  /** Resolves once Kafka has acknowledged every event (acks=-1); rejects with a retriable error otherwise. */
+  forward(events: readonly ForwardedEvent[]): Promise<void>
+}

@@ -1,5 +1,6 @@
 /** The service wired to Kafka as `agentwatch serve` wires it, against the real broker. */
 import { afterEach, expect, it } from 'vitest'
+import { buildApp } from '../../src/api/app.ts'
 import { createService, type Service } from '../../src/service.ts'
 import { createKafkaSinks } from '../../src/sinks/kafka.ts'
 import { KafkaSource } from '../../src/sources/kafka.ts'
@@ -71,5 +72,68 @@ describeKafka('service with Kafka in and out', () => {
     await waitFor(async () => (await committedTotal(kafka.groupId, topics.signins)) === 9, 20_000, 'all 9 committed')
     expect(service.pipeline.baselines.agents.size).toBe(3)
     expect(service.pipeline.stats.processed).toBe(6)
+  })
+
+  it('writes events posted over HTTP onto the input topics for the instance holding their agents, and dead-letters the invalid ones', async () => {
+    const topics = await createTestTopics(2)
+    const kafka = testKafkaConfig(topics)
+    const key = 'operator-key-0123456789'
+    const config = testConfig({ kafka, api: { keys: [{ name: 'ops', role: 'operator', key }] } })
+    const sinks = createKafkaSinks(config.kafka)
+    const source = new KafkaSource(config.kafka, { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 })
+    const service: Service = await createService(config, {
+      riskSinks: [sinks.risk],
+      actionSinks: [sinks.actions],
+      deadLetterSinks: [sinks.deadLetter],
+      sources: [source],
+      eventForwarder: sinks.events,
+    })
+    const app = buildApp(service.deps)
+    running.push(async () => {
+      await app.close()
+      await service.stop()
+      await sinks.close()
+    })
+
+    const call = {
+      eventId: 'http-call-1',
+      time: '2026-03-02T09:00:05.000Z',
+      tenantId: 'tenant-1',
+      agent: { id: 'agent-h2', blueprintId: 'bp-1' },
+      kind: 'tool_call',
+      tool: 'sharepoint.search',
+      resource: 'sharepoint://sites/support',
+      operation: 'read',
+      outcome: 'success',
+    }
+    const invalid = { ...signin(7, 'agent-h1'), outcome: 'maybe' }
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { authorization: `Bearer ${key}` },
+      payload: [signin(1, 'agent-h1'), invalid, call],
+    })
+    expect(res.statusCode).toBe(200)
+    const body = res.json()
+    expect(body).toMatchObject({ accepted: 2, duplicates: 0, rejected: 1, forwarded: true, riskEvents: [] })
+    expect(body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'rejected', 'accepted'])
+    // Acknowledged by the broker before the answer, untouched and keyed by agent id.
+    const [onSignins] = await consumeN(topics.signins, 1)
+    expect(onSignins!.key).toBe('agent-h1')
+    expect(JSON.parse(onSignins!.value.toString('utf8'))).toEqual(signin(1, 'agent-h1'))
+    const [onCalls] = await consumeN(topics.toolCalls, 1)
+    expect(onCalls!.key).toBe('agent-h2')
+    expect(JSON.parse(onCalls!.value.toString('utf8'))).toEqual(call)
+    const [dl] = await consumeN(topics.deadLetter, 1)
+    expect(JSON.parse(dl!.value.toString('utf8'))).toEqual(invalid)
+    expect(dl!.headers.origin).toBe('http')
+    // Not processed by the instance that received them: nothing is learned until the consumer
+    // delivers them, with the partition their agent's events come from.
+    expect(service.pipeline.stats.processed).toBe(0)
+    await service.start()
+    await waitFor(() => service.pipeline.stats.processed === 2, 20_000, 'both forwarded events processed from Kafka')
+    expect(service.pipeline.baselines.agents.get('agent-h1')!.partition).toBeTypeOf('number')
+    expect(service.pipeline.baselines.agents.get('agent-h2')!.partition).toBeTypeOf('number')
+    expect(service.ingestor.counters).toMatchObject({ forwarded: 2, accepted: 2, rejected: 1 })
   })
 })

@@ -1,12 +1,16 @@
 /**
- * HTTP ingest: producers without Kafka push events here. Each event is decoded and validated on its
- * own, so one bad event does not sink its batch: the answer lists, per event, accepted, duplicate
- * (already seen eventId) or rejected with the reason. Rejected events go to the dead letters.
+ * HTTP ingest: producers that do not write to Kafka push events here. Each event is decoded and
+ * validated on its own, so one bad event does not sink its batch: the answer lists, per event,
+ * accepted, duplicate (already seen eventId) or rejected with the reason. Rejected events go to the
+ * dead letters. With Kafka as the source, accepted events are written onto the input topics for the
+ * instance that holds each agent (`forwarded: true`), and a broker that does not acknowledge them
+ * is a 503: send the batch again.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { RawMessage } from '../../sources/types.ts'
 import type { RouteOptions } from '../context.ts'
 import { badRequest } from '../errors.ts'
+import { ErrorSchema } from '../errors.ts'
 import { BEARER, errorResponses, IngestBody, IngestResponse } from '../schemas.ts'
 
 const NDJSON = 'application/x-ndjson'
@@ -38,7 +42,7 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ct
         consumes: ['application/json', NDJSON],
         security: BEARER,
         body: IngestBody,
-        response: { 200: IngestResponse, ...errorResponses },
+        response: { 200: IngestResponse, ...errorResponses, 503: ErrorSchema },
       },
     },
     async (req) => {
