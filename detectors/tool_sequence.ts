@@ -142,7 +142,18 @@ export const toolSequence: Detector<Cfg, State> = {
         if (isNewForAgent) bump(p.adopters, key, e.ts, cfg.peerCapacity)
       }
     }
-    if (!own.last || e.ts >= own.last[1]) own.last = [e.tool, e.ts, e.traceId ?? '']
+    const last = own.last
+    if (!last) own.last = [e.tool, e.ts, e.traceId ?? '']
+    else if (e.ts >= last[1]) {
+      // Updated in place, and a string only when it differs: a profile lives as long as the
+      // service, and a new array, or the event's own copy of an unchanged tool name, stored into it
+      // on every call is a young object the collector must track from the old generation and then
+      // promote, only for it to die there at the agent's next call.
+      if (last[0] !== e.tool) last[0] = e.tool
+      last[1] = e.ts
+      const trace = e.traceId ?? ''
+      if (last[2] !== trace) last[2] = trace
+    }
   },
 
   mergePeers(into, from, cfg) {

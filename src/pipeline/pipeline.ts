@@ -314,7 +314,9 @@ export class Pipeline {
     agent.seen += 1
     if (e.ts > agent.lastTs) agent.lastTs = e.ts
     if (e.ts < agent.firstTs) agent.firstTs = e.ts
-    if (e.agent.ownerId) agent.ownerId = e.agent.ownerId
+    // Assigned only when it changes: the event's own copy of the same id would be kept alive by the
+    // long-lived profile until the next event (see detectors/tool_sequence.ts, `last`).
+    if (e.agent.ownerId && e.agent.ownerId !== agent.ownerId) agent.ownerId = e.agent.ownerId
     if (e.agent.blueprintId && agent.blueprintId === undefined) agent.blueprintId = e.agent.blueprintId
   }
 
