@@ -6,10 +6,12 @@
  * with --expose-gc and a heap limit, so a size that does not fit is reported, not fatal.
  */
 import os from 'node:os'
+import { decodeRaw } from '../../schemas/events.ts'
 import { Baselines } from '../baselines/baselines.ts'
+import { Pipeline } from '../pipeline/pipeline.ts'
 import type { AgentProfile } from '../baselines/profiles.ts'
 import { runInChild } from './child.ts'
-import { benchFleet, ProfileCloner, trainedProfiles, type FleetSize } from './data.ts'
+import { benchFleet, defaultConfig, ProfileCloner, shiftedCopy, trainedProfiles, type FleetSize } from './data.ts'
 import { MiB } from './machine.ts'
 import { figure, type BenchSection, type Figure } from './report.ts'
 
@@ -19,6 +21,8 @@ export const MEMORY_TARGET_BYTES = 2048
 export interface MemoryChildOptions {
   agents: number
   fleet: FleetSize
+  /** Then the pipeline bench's events through a pipeline whose baselines hold these agents too. */
+  stream?: FleetSize
 }
 
 export interface MemoryChildResult {
@@ -37,6 +41,9 @@ export interface MemoryChildResult {
   fillMs: number
   /** Mean JSON size of a template profile, by field and by detector state. Bytes (UTF-16 chars). */
   jsonBytesByPart: Record<string, number>
+  /** decode + validate + process with the agents resident, after a warm-up pass (see residentThroughput). */
+  residentEps?: number
+  residentEvents?: number
 }
 
 async function gcFully(): Promise<void> {
@@ -87,8 +94,10 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
   const after = process.memoryUsage()
   const heapAfterBytes = after.heapUsed + after.arrayBuffers
   if (baselines.agents.size !== opts.agents) throw new Error('agents lost')
+  const resident = opts.stream ? residentThroughput(baselines, opts.stream) : undefined
   // The templates' JSON is freed above, so (after - before) undercounts by its size: ~25 KB x templates.
   return {
+    ...(resident ? { residentEps: resident.eps, residentEvents: resident.events } : {}),
     agents: opts.agents,
     templates: count,
     heapBeforeBytes,
@@ -100,9 +109,35 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
   }
 }
 
+/**
+ * The pipeline bench's path (decode + validate + process, from the raw bytes) over `fleet`'s events
+ * and three copies shifted by whole weeks, through a pipeline whose baselines also hold the agents
+ * already in `baselines`: what a large resident heap costs the per-event path (the collector marks
+ * and tracks all of it; the pipeline bench's own baselines hold ~100 agents). The first week is a
+ * warm-up pass and is not timed. Events per second.
+ */
+function residentThroughput(baselines: Baselines, fleet: FleetSize): { eps: number; events: number } {
+  const events = benchFleet(fleet).events
+  const raw = (weeks: number) => (weeks === 0 ? events : shiftedCopy(events, weeks, `w${weeks}`)).map((e) => Buffer.from(JSON.stringify(e), 'utf8'))
+  const pipeline = new Pipeline(defaultConfig(), { baselines })
+  const run = (messages: Buffer[]) => {
+    for (let i = 0; i < messages.length; i++) {
+      const d = decodeRaw(messages[i]!)
+      if (d.ok) pipeline.process(d.event, {}, [])
+    }
+  }
+  run(raw(0))
+  const timed = [1, 2, 3].flatMap(raw)
+  const began = performance.now()
+  run(timed)
+  return { eps: (timed.length * 1000) / (performance.now() - began), events: timed.length }
+}
+
 export interface MemoryBenchOptions {
   sizes: number[]
   fleet: FleetSize
+  /** Events streamed through a pipeline with the agents resident (see residentThroughput). */
+  stream?: FleetSize
   runs: number
   /** Heap limit of each child. MiB. Default 80% of free memory. */
   heapLimitMiB?: number
@@ -128,7 +163,7 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<BenchSec
     const runs: MemoryChildResult[] = []
     let failure: string | undefined
     for (let r = 0; r < opts.runs && !failure; r++) {
-      const out = await runInChild<MemoryChildResult>('memory', { agents, fleet: opts.fleet } satisfies MemoryChildOptions, {
+      const out = await runInChild<MemoryChildResult>('memory', { agents, fleet: opts.fleet, stream: opts.stream } satisfies MemoryChildOptions, {
         nodeFlags: ['--expose-gc', `--max-old-space-size=${heapLimitMiB}`],
       })
       if (out.ok) runs.push(out.result)
@@ -136,6 +171,8 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<BenchSec
     }
     const values = runs.map((r) => r.bytesPerAgent)
     figures.push(figure(`memory.bytes_per_agent.${agents}`, `hot state per agent, ${label}`, 'bytes', values, { target, ...(failure ? { note: `${label}: ${failure}` } : {}) }))
+    const eps = runs.flatMap((r) => (r.residentEps === undefined ? [] : [r.residentEps]))
+    if (eps.length) figures.push(figure(`memory.resident_pipeline_eps.${agents}`, `  decode+validate+process with them resident`, 'events/s', eps))
     if (values.length) knownBytesPerAgent = Math.max(...values)
     perSize[agents] = { runs, ...(failure ? { failure } : {}) }
   }
