@@ -23,7 +23,7 @@ describe('bench', () => {
 
     const section = report.benches.pipeline!
     expect(section.error).toBeUndefined()
-    expect(section.figures.map((f) => f.name)).toEqual(['pipeline.decode_process_eps', 'pipeline.decode_eps', 'pipeline.process_eps'])
+    expect(section.figures.map((f) => f.name)).toEqual(['pipeline.decode_process_eps', 'pipeline.decode_eps', 'pipeline.process_eps', 'pipeline.decode_process_from_empty_eps'])
     for (const f of section.figures) {
       expect(f.runs).toHaveLength(1)
       expect(f.value).toBeGreaterThan(0)
