@@ -6,10 +6,11 @@ import { createKafkaSinks } from '../../src/sinks/kafka.ts'
 import { KafkaSource } from '../../src/sources/kafka.ts'
 import { committedTotal, consumeN, createTestTopics, describeKafka, produce, testKafkaConfig, waitFor } from '../helpers/kafka.ts'
 import { testConfig } from '../helpers/store.ts'
+import type { Config } from '../../schemas/config.ts'
 
 const running: (() => Promise<void>)[] = []
 afterEach(async () => {
-  for (const stop of running.splice(0)) await stop()
+  for (const stop of running.splice(0).reverse()) await stop()
 })
 
 function signin(i: number, agentId: string) {
@@ -27,23 +28,29 @@ function signin(i: number, agentId: string) {
   }
 }
 
+/** The service wired as `agentwatch serve` wires it with Kafka: sinks, source, and HTTP events forwarded. */
+async function kafkaService(config: Config): Promise<Service> {
+  const sinks = createKafkaSinks(config.kafka)
+  const source = new KafkaSource(config.kafka, { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 })
+  const service = await createService(config, {
+    riskSinks: [sinks.risk],
+    actionSinks: [sinks.actions],
+    deadLetterSinks: [sinks.deadLetter],
+    sources: [source],
+    eventForwarder: sinks.events,
+  })
+  running.push(async () => {
+    await service.stop()
+    await sinks.close()
+  })
+  return service
+}
+
 describeKafka('service with Kafka in and out', () => {
   it('consumes, dead-letters bad input with its bytes, commits after processing', async () => {
     const topics = await createTestTopics(2)
     const kafka = testKafkaConfig(topics)
-    const config = testConfig({ kafka })
-    const sinks = createKafkaSinks(config.kafka)
-    const source = new KafkaSource(config.kafka, { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 })
-    const service: Service = await createService(config, {
-      riskSinks: [sinks.risk],
-      actionSinks: [sinks.actions],
-      deadLetterSinks: [sinks.deadLetter],
-      sources: [source],
-    })
-    running.push(async () => {
-      await service.stop()
-      await sinks.close()
-    })
+    const service = await kafkaService(testConfig({ kafka }))
 
     const bad = '{"eventId":"broken","kind":"signin"'
     // Latin-1 bytes, not valid UTF-8: they must reach the dead-letter topic byte for byte.
@@ -78,22 +85,9 @@ describeKafka('service with Kafka in and out', () => {
     const topics = await createTestTopics(2)
     const kafka = testKafkaConfig(topics)
     const key = 'operator-key-0123456789'
-    const config = testConfig({ kafka, api: { keys: [{ name: 'ops', role: 'operator', key }] } })
-    const sinks = createKafkaSinks(config.kafka)
-    const source = new KafkaSource(config.kafka, { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 })
-    const service: Service = await createService(config, {
-      riskSinks: [sinks.risk],
-      actionSinks: [sinks.actions],
-      deadLetterSinks: [sinks.deadLetter],
-      sources: [source],
-      eventForwarder: sinks.events,
-    })
+    const service = await kafkaService(testConfig({ kafka, api: { keys: [{ name: 'ops', role: 'operator', key }] } }))
     const app = buildApp(service.deps)
-    running.push(async () => {
-      await app.close()
-      await service.stop()
-      await sinks.close()
-    })
+    running.push(() => app.close())
 
     const call = {
       eventId: 'http-call-1',
