@@ -127,3 +127,29 @@ export function logHistogramQuantile(h: ArrayLike<number>, q: number, step: numb
 }
 
 export const histogramTotal = (h: readonly number[]): number => h.reduce((a, b) => a + b, 0)
+
+/** The k-th smallest (0-based) of a[0..n), in O(n) on average without sorting; reorders a[0..n). */
+export function selectKth(a: Int32Array, n: number, k: number): number {
+  let lo = 0
+  let hi = n - 1
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!
+    let i = lo
+    let j = hi
+    while (i <= j) {
+      while (a[i]! < pivot) i++
+      while (a[j]! > pivot) j--
+      if (i <= j) {
+        const t = a[i]!
+        a[i] = a[j]!
+        a[j] = t
+        i++
+        j--
+      }
+    }
+    if (k <= j) hi = j
+    else if (k >= i) lo = i
+    else return a[k]!
+  }
+  return a[k]!
+}

@@ -3,7 +3,7 @@
  * and the hour of the week read from a `Date`.
  */
 import { expect, it } from 'vitest'
-import { round } from '../../detectors/scoring.ts'
+import { round, selectKth } from '../../detectors/scoring.ts'
 import { hourOfWeek } from '../../detectors/types.ts'
 it('round agrees with Number(x.toFixed(d)), halves included', () => {
   let s = 1
@@ -22,4 +22,20 @@ it('hourOfWeek agrees with the Date-based hour of the week, before and after 197
   const ref = (ts: number) => { const d = new Date(ts); return ((d.getUTCDay() + 6) % 7) * 24 + d.getUTCHours() }
   for (let ts = -5e12; ts < 5e12; ts += 1_234_567_891) expect(hourOfWeek(ts)).toBe(ref(ts))
   for (let i = 0; i < 100000; i++) { const ts = Date.UTC(2026, 0, 1) + i * 1_799_999; expect(hourOfWeek(ts)).toBe(ref(ts)) }
+})
+
+it('selectKth gives the element a sort puts at index k, duplicates and every k included', () => {
+  let seed = 7
+  const r = () => ((seed = (seed * 16807) % 2147483647) / 2147483647)
+  for (let trial = 0; trial < 2_000; trial++) {
+    const n = 1 + Math.floor(r() * 168)
+    // Few distinct values in some trials (many ties), many in others.
+    const range = trial % 3 === 0 ? 4 : 65_536
+    const values = Array.from({ length: n }, () => Math.floor(r() * range))
+    const sorted = [...values].sort((a, b) => a - b)
+    const k = trial % 5 === 0 ? n - 1 : trial % 7 === 0 ? 0 : Math.floor(r() * n)
+    const a = new Int32Array(168)
+    a.set(values)
+    expect(selectKth(a, n, k)).toBe(sorted[k])
+  }
 })
