@@ -5,6 +5,7 @@
  */
 import { decodeRaw, type AgentEvent, type AgentEventInput } from '../../schemas/events.ts'
 import type { Config } from '../../schemas/config.ts'
+import type { RiskEvent } from '../../schemas/risk.ts'
 import { validateConfig } from '../config/load.ts'
 import type { AgentProfile } from '../baselines/profiles.ts'
 import { Pipeline } from '../pipeline/pipeline.ts'
@@ -36,9 +37,12 @@ export function defaultConfig(): Config {
   return validateConfig({})
 }
 
+/** Each event as the UTF-8 JSON bytes a producer sends. */
+export const serialised = (events: readonly AgentEventInput[]): Buffer[] => events.map((e) => Buffer.from(JSON.stringify(e), 'utf8'))
+
 export function benchFleet(size: FleetSize): BenchFleet {
   const { events } = generateFleet(size)
-  const raw = events.map((e) => Buffer.from(JSON.stringify(e), 'utf8'))
+  const raw = serialised(events)
   const bytes = raw.reduce((n, b) => n + b.length, 0)
   return {
     size,
@@ -65,6 +69,19 @@ export function decodeAll(raw: readonly Buffer[]): AgentEvent[] {
 export function shiftedCopy(events: readonly AgentEventInput[], weeks: number, tag: string): AgentEventInput[] {
   const shiftMs = weeks * 7 * DAY_MS
   return events.map((e) => ({ ...e, eventId: `${e.eventId}-${tag}`, time: new Date(Date.parse(e.time) + shiftMs).toISOString() }))
+}
+
+/** The fleet's events shifted by each of `weeks` (see shiftedCopy), one copy after the other, serialised. */
+export function laterWeeks(events: readonly AgentEventInput[], weeks: readonly number[]): Buffer[] {
+  return weeks.flatMap((w) => serialised(shiftedCopy(events, w, `w${w}`)))
+}
+
+/** Decode + validate + process of each message, as the service does them; invalid ones are skipped. */
+export function decodeAndProcess(pipeline: Pipeline, raw: readonly Buffer[], out: RiskEvent[] = []): void {
+  for (let i = 0; i < raw.length; i++) {
+    const d = decodeRaw(raw[i]!)
+    if (d.ok) pipeline.process(d.event, {}, out)
+  }
 }
 
 /** Agents trained on a fleet in memory: their profiles have realistic history to clone from. */

@@ -6,12 +6,11 @@
  * with --expose-gc and a heap limit, so a size that does not fit is reported, not fatal.
  */
 import os from 'node:os'
-import { decodeRaw } from '../../schemas/events.ts'
 import { Baselines } from '../baselines/baselines.ts'
 import { Pipeline } from '../pipeline/pipeline.ts'
 import type { AgentProfile } from '../baselines/profiles.ts'
 import { runInChild } from './child.ts'
-import { benchFleet, defaultConfig, ProfileCloner, shiftedCopy, trainedProfiles, type FleetSize } from './data.ts'
+import { benchFleet, decodeAndProcess, defaultConfig, laterWeeks, ProfileCloner, trainedProfiles, type FleetSize } from './data.ts'
 import { MiB } from './machine.ts'
 import { figure, type BenchSection, type Figure } from './report.ts'
 
@@ -117,19 +116,12 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
  * warm-up pass and is not timed. Events per second.
  */
 function residentThroughput(baselines: Baselines, fleet: FleetSize): { eps: number; events: number } {
-  const events = benchFleet(fleet).events
-  const raw = (weeks: number) => (weeks === 0 ? events : shiftedCopy(events, weeks, `w${weeks}`)).map((e) => Buffer.from(JSON.stringify(e), 'utf8'))
+  const { events, raw } = benchFleet(fleet)
   const pipeline = new Pipeline(defaultConfig(), { baselines })
-  const run = (messages: Buffer[]) => {
-    for (let i = 0; i < messages.length; i++) {
-      const d = decodeRaw(messages[i]!)
-      if (d.ok) pipeline.process(d.event, {}, [])
-    }
-  }
-  run(raw(0))
-  const timed = [1, 2, 3].flatMap(raw)
+  decodeAndProcess(pipeline, raw)
+  const timed = laterWeeks(events, [1, 2, 3])
   const began = performance.now()
-  run(timed)
+  decodeAndProcess(pipeline, timed)
   return { eps: (timed.length * 1000) / (performance.now() - began), events: timed.length }
 }
 

@@ -15,7 +15,7 @@
 import { decodeRaw } from '../../schemas/events.ts'
 import type { RiskEvent } from '../../schemas/risk.ts'
 import { Pipeline } from '../pipeline/pipeline.ts'
-import { benchFleet, decodeAll, defaultConfig, shiftedCopy, type FleetSize } from './data.ts'
+import { benchFleet, decodeAll, decodeAndProcess, defaultConfig, laterWeeks, type FleetSize } from './data.ts'
 import { figure, type BenchSection } from './report.ts'
 import { perSecond } from './stats.ts'
 
@@ -42,9 +42,7 @@ export function runPipelineBench(opts: PipelineBenchOptions): BenchSection {
   const trainedWeeks = opts.trainedWeeks ?? 2
   // Whole weeks keep every event at the same hour of the week, so the later weeks are the first
   // one again for the baselines' rhythm.
-  const laterRaw = Array.from({ length: trainedWeeks }, (_, w) => shiftedCopy(fleet.events, w + 1, `w${w + 1}`))
-    .flat()
-    .map((e) => Buffer.from(JSON.stringify(e), 'utf8'))
+  const laterRaw = laterWeeks(fleet.events, Array.from({ length: trainedWeeks }, (_, w) => w + 1))
   const laterDecoded = decodeAll(laterRaw)
 
   const decodeEps: number[] = []
@@ -53,12 +51,6 @@ export function runPipelineBench(opts: PipelineBenchOptions): BenchSection {
   const fromEmptyEps: number[] = []
   const riskEvents: number[] = []
   const warmupRuns = opts.warmupRuns ?? 1
-  const decodeAndProcess = (pipeline: Pipeline, messages: readonly Buffer[], out: RiskEvent[]) => {
-    for (let i = 0; i < messages.length; i++) {
-      const d = decodeRaw(messages[i]!)
-      if (d.ok) pipeline.process(d.event, {}, out)
-    }
-  }
   for (let run = -warmupRuns; run < opts.runs; run++) {
     const counted = run >= 0
     t = performance.now()
