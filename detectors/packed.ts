@@ -31,7 +31,7 @@ export function carve(length: number, bytesEach: number): [ArrayBuffer, number, 
 }
 
 /** The bytes of a typed array, base64. */
-function base64Of(a: ArrayBufferView): string {
+export function base64Of(a: ArrayBufferView): string {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')
 }
 

@@ -12,7 +12,7 @@
  * slot written next; a profile saved with the id strings themselves restores into the same ring.
  */
 
-import { carve } from '../../detectors/packed.ts'
+import { base64Of, carve } from '../../detectors/packed.ts'
 
 /** How many event ids an agent remembers for dedupe. */
 export const RECENT_IDS = 64
@@ -36,7 +36,7 @@ export class RecentIdHashes extends Float64Array {
   }
 
   toJSON(): { hashes: string; next: number } {
-    return { hashes: Buffer.from(this.buffer, this.byteOffset, this.byteLength).toString('base64'), next: this.next }
+    return { hashes: base64Of(this), next: this.next }
   }
 
   /** The ring from its JSON, or from the id list (oldest first) of a profile saved before hashes. */
