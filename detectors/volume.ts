@@ -216,15 +216,13 @@ function setExcess(table: Record<string, number>, id: string, value: number): vo
   const before = ownNumber(table, id)
   setOwnEntry(table, id, value)
   const sorted = sortedExcess.get(table)
-  if (!sorted) return
-  const after = value
-  if (before === after) return
-  if ((before !== undefined && before !== before) || (after !== undefined && after !== after)) {
+  if (!sorted || before === value) return
+  if ((before !== undefined && before !== before) || value !== value) {
     sortedExcess.set(table, null)
     return
   }
   if (before !== undefined) sorted.splice(lowerBound(sorted, before), 1)
-  if (after !== undefined) sorted.splice(lowerBound(sorted, after), 0, after)
+  sorted.splice(lowerBound(sorted, value), 0, value)
 }
 
 /** Entries of an excessNow table. */
