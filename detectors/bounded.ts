@@ -1,26 +1,8 @@
 /**
  * Small bounded frequency tables, shared by detectors so that no baseline grows with the number of
- * distinct resources, tools or users it has seen. Stored as plain objects so that they encode to
- * JSON as they are.
+ * distinct resources, tools or users it has seen (`CountTable`), and safe lookups in the plain
+ * objects keyed by names from events that some states keep.
  */
-
-/** key -> [count, firstSeenTs, lastSeenTs] */
-export type Counts = Record<string, [number, number, number]>
-
-/**
- * Entries per table, so that an insert need not list the table's keys. Kept beside the table (not
- * in it) so that the table stays plain JSON; a table restored from JSON is counted once on first use.
- */
-const sizes = new WeakMap<Counts, number>()
-
-function sizeOf(table: Counts): number {
-  let n = sizes.get(table)
-  if (n === undefined) {
-    n = Object.keys(table).length
-    sizes.set(table, n)
-  }
-  return n
-}
 
 /**
  * The table's own entry for `key`, never one inherited from Object.prototype: resource, tool and user
@@ -54,61 +36,223 @@ export function setOwnEntry<T>(table: Record<string, T>, key: string, value: T):
   else table[key] = value
 }
 
-/**
- * Count one occurrence of `key` at `ts`. When the table is full, the rarest (then oldest) entries are
- * evicted first: a rare key forgotten costs at most a repeated "first seen", a frequent key forgotten
- * would cost a false alarm. A sixteenth of the table goes at once, so that a stream of distinct keys
- * costs one sort per capacity/16 inserts rather than a scan of the whole table per insert.
- */
-export function bump(table: Counts, key: string, ts: number, capacity: number): void {
-  const entry = ownEntry(table, key)
-  if (entry) {
-    entry[0] += 1
-    if (ts > entry[2]) entry[2] = ts
-    return
-  }
-  let size = sizeOf(table)
-  if (size >= capacity) {
-    const entries = Object.entries(table).sort(([, a], [, b]) => a[0] - b[0] || a[2] - b[2])
-    const victims = size - capacity + Math.max(1, Math.floor(capacity / 16))
-    const removed = Math.min(victims, entries.length)
-    for (let i = 0; i < removed; i++) delete table[entries[i][0]]
-    size = entries.length - removed
-  }
-  setOwnEntry(table, key, [1, ts, ts])
-  sizes.set(table, size + 1)
-}
+/** A saved table entry: [count, firstSeenTs, lastSeenTs]. */
+export type CountEntry = [number, number, number]
+
+/** How a table is saved (JSON): key -> [count, firstSeenTs, lastSeenTs]. */
+export type SavedTable = Record<string, CountEntry>
 
 /**
- * Fold `from` into `into`: counts add, first seen takes the earlier time and last seen the later.
- * When the union holds more than `capacity` keys, the rarest (then least recently seen) go, down to
- * `capacity`, the same order `bump` evicts in. Entries are copied, never shared, since `from` keeps
- * counting. `combine` replaces the count rule for tables whose first field is not a count.
+ * Tables up to this size are searched key by key; larger ones (a blueprint's, a busy agent's
+ * transitions) keep a key -> slot index beside them. A scan of a dozen keys costs about what a
+ * hash lookup does, and saves the index's memory on the million agents whose tables are small.
  */
-export function mergeCounts(into: Counts, from: Counts, capacity: number, combine: (a: number, b: number) => number = (a, b) => a + b): void {
-  for (const key of Object.keys(from)) {
-    const theirs = from[key]!
-    const mine = ownEntry(into, key)
-    if (mine) {
-      mine[0] = combine(mine[0], theirs[0])
-      if (theirs[1] < mine[1]) mine[1] = theirs[1]
-      if (theirs[2] > mine[2]) mine[2] = theirs[2]
-    } else setOwnEntry(into, key, [theirs[0], theirs[1], theirs[2]])
+const SCANNED = 12
+
+/** Shared by every table that has no entries yet, replaced on its first insert (never written). */
+const NO_KEYS: string[] = []
+const NO_VALUES: number[] = []
+
+/**
+ * A bounded frequency table: key -> (count, first seen, last seen), kept as two parallel arrays
+ * (keys, and three numbers per key) instead of an object of three-element arrays. That is two
+ * arrays per table where an entry each took one, which matters with a million agents resident:
+ * every array is a heap object (32 bytes plus its elements) the collector must visit.
+ *
+ * In JSON a table is the object `{ key: [count, first, last], ... }`, as tables were saved before,
+ * so saved baselines and the API's view of them are unchanged.
+ *
+ * Keys of any name are counted like any other, including `constructor` or `__proto__` (they are
+ * array elements here, never property names).
+ */
+export class CountTable {
+  private keys: string[] = NO_KEYS
+  /** count, first seen (ms), last seen (ms) of slot i at 3i, 3i+1, 3i+2. */
+  private values: number[] = NO_VALUES
+  /** key -> slot; only for tables larger than SCANNED, rebuilt after an eviction. */
+  private index: Map<string, number> | undefined
+
+  get size(): number {
+    return this.keys.length
   }
-  trimCounts(into, capacity)
+
+  /** The slot of `key`, or -1. */
+  slotOf(key: string): number {
+    const keys = this.keys
+    if (keys.length <= SCANNED) {
+      for (let i = 0; i < keys.length; i++) if (keys[i] === key) return i
+      return -1
+    }
+    let index = this.index
+    if (!index) {
+      index = new Map()
+      for (let i = 0; i < keys.length; i++) index.set(keys[i]!, i)
+      this.index = index
+    }
+    return index.get(key) ?? -1
+  }
+
+  count(key: string): number {
+    const slot = this.slotOf(key)
+    return slot < 0 ? 0 : this.values[3 * slot]!
+  }
+
+  keyAt(slot: number): string {
+    return this.keys[slot]!
+  }
+  countAt(slot: number): number {
+    return this.values[3 * slot]!
+  }
+  firstAt(slot: number): number {
+    return this.values[3 * slot + 1]!
+  }
+  lastAt(slot: number): number {
+    return this.values[3 * slot + 2]!
+  }
+  setCountAt(slot: number, count: number): void {
+    this.values[3 * slot] = count
+  }
+  setFirstAt(slot: number, ts: number): void {
+    this.values[3 * slot + 1] = ts
+  }
+  setLastAt(slot: number, ts: number): void {
+    this.values[3 * slot + 2] = ts
+  }
+
+  /**
+   * Count one occurrence of `key` at `ts`; returns its slot. When the table is full, the rarest
+   * (then oldest) entries are evicted first: a rare key forgotten costs at most a repeated "first
+   * seen", a frequent key forgotten would cost a false alarm. A sixteenth of the table goes at once,
+   * so that a stream of distinct keys costs one sort per capacity/16 inserts rather than a scan of
+   * the whole table per insert.
+   */
+  bump(key: string, ts: number, capacity: number): number {
+    const slot = this.slotOf(key)
+    if (slot >= 0) {
+      const v = this.values
+      v[3 * slot] += 1
+      if (ts > v[3 * slot + 2]!) v[3 * slot + 2] = ts
+      return slot
+    }
+    if (this.keys.length >= capacity) this.evict(this.keys.length - capacity + Math.max(1, Math.floor(capacity / 16)))
+    return this.append(key, 1, ts, ts)
+  }
+
+  /** A new entry (the caller knows `key` is absent); returns its slot. */
+  private append(key: string, count: number, first: number, last: number): number {
+    if (this.keys === NO_KEYS) {
+      this.keys = []
+      this.values = []
+    }
+    const slot = this.keys.length
+    this.keys.push(internalized(key))
+    this.values.push(count, first, last)
+    this.index?.set(this.keys[slot]!, slot)
+    return slot
+  }
+
+  /**
+   * Fold `from` into this table: counts add (or `combine`), first seen takes the earlier time and
+   * last seen the later. When the union holds more than `capacity` keys, the rarest (then least
+   * recently seen) go, down to `capacity`, the same order `bump` evicts in. Nothing of `from` is
+   * shared, since `from` keeps counting.
+   */
+  merge(from: CountTable, capacity: number, combine: (a: number, b: number) => number = add): void {
+    for (let j = 0; j < from.keys.length; j++) {
+      const count = from.values[3 * j]!
+      const first = from.values[3 * j + 1]!
+      const last = from.values[3 * j + 2]!
+      const slot = this.slotOf(from.keys[j]!)
+      if (slot < 0) {
+        this.append(from.keys[j]!, count, first, last)
+        continue
+      }
+      const v = this.values
+      v[3 * slot] = combine(v[3 * slot]!, count)
+      if (first < v[3 * slot + 1]!) v[3 * slot + 1] = first
+      if (last > v[3 * slot + 2]!) v[3 * slot + 2] = last
+    }
+    this.trim(capacity)
+  }
+
+  /** Evict the rarest (then least recently seen) entries until at most `capacity` are left. */
+  trim(capacity: number): void {
+    if (this.keys.length > capacity) this.evict(this.keys.length - capacity)
+  }
+
+  /** Remove the `n` rarest (then least recently seen) entries, keeping the others' order. */
+  private evict(n: number): void {
+    const v = this.values
+    const order = Array.from(this.keys, (_, i) => i).sort((a, b) => v[3 * a]! - v[3 * b]! || v[3 * a + 2]! - v[3 * b + 2]!)
+    const gone = new Uint8Array(this.keys.length)
+    for (let i = 0; i < n && i < order.length; i++) gone[order[i]!] = 1
+    let kept = 0
+    for (let i = 0; i < this.keys.length; i++) {
+      if (gone[i]) continue
+      this.keys[kept] = this.keys[i]!
+      v[3 * kept] = v[3 * i]!
+      v[3 * kept + 1] = v[3 * i + 1]!
+      v[3 * kept + 2] = v[3 * i + 2]!
+      kept++
+    }
+    this.keys.length = kept
+    v.length = 3 * kept
+    this.index = undefined
+  }
+
+  /** Keys in slot order. */
+  keyList(): readonly string[] {
+    return this.keys
+  }
+
+  toJSON(): SavedTable {
+    const out: SavedTable = {}
+    for (let i = 0; i < this.keys.length; i++) setOwnEntry(out, this.keys[i]!, [this.values[3 * i]!, this.values[3 * i + 1]!, this.values[3 * i + 2]!])
+    return out
+  }
+
+  /**
+   * A table from its JSON (entries that are not three numbers are dropped), or `saved` itself when
+   * it is a table already (a state revived twice); empty for anything else.
+   */
+  static from(saved: unknown): CountTable {
+    if (saved instanceof CountTable) return saved
+    const table = new CountTable()
+    if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) return table
+    const entries = saved as Record<string, unknown>
+    // Object.keys gives an array of exactly the table's size, and the values are allocated at their
+    // size: a restored table has no room for growth to spare (push would leave up to half again).
+    let keys = Object.keys(entries)
+    if (!keys.every((k) => isEntry(entries[k]))) keys = keys.filter((k) => isEntry(entries[k]))
+    if (keys.length === 0) return table
+    const values = new Array<number>(3 * keys.length)
+    for (let i = 0; i < keys.length; i++) {
+      const e = entries[keys[i]!] as CountEntry
+      values[3 * i] = e[0]
+      values[3 * i + 1] = e[1]
+      values[3 * i + 2] = e[2]
+    }
+    table.keys = keys
+    table.values = values
+    return table
+  }
 }
 
-/** Evict the rarest (then least recently seen) entries of `table` until at most `capacity` are left. */
-export function trimCounts(table: Counts, capacity: number): void {
-  const entries = Object.entries(table)
-  let size = entries.length
-  if (size > capacity) {
-    entries.sort(([, a], [, b]) => a[0] - b[0] || a[2] - b[2])
-    for (let i = 0; size > capacity; i++, size--) delete table[entries[i]![0]]
-  }
-  sizes.set(table, size)
+const add = (a: number, b: number) => a + b
+
+/**
+ * The string table's copy of `key`. A key learned from an event is a fresh string of that event;
+ * kept as it is, every agent that learned it would hold its own copy (about 50 bytes each for a
+ * resource name), while property names (and keys restored from JSON, which are property names
+ * there) are one shared copy. Used once per new key, never per lookup.
+ */
+function internalized(key: string): string {
+  const holder: Record<string, 0> = {}
+  holder[key] = 0
+  for (const k in holder) return k
+  return key
 }
 
-export function countOf(table: Counts, key: string): number {
-  return ownEntry(table, key)?.[0] ?? 0
+function isEntry(e: unknown): e is CountEntry {
+  return Array.isArray(e) && e.length >= 3 && typeof e[0] === 'number' && typeof e[1] === 'number' && typeof e[2] === 'number'
 }

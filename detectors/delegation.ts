@@ -18,7 +18,7 @@
  * sub-agents carry a blueprint; a chain that crosses blueprints restarts its depth count.
  */
 import { z } from 'zod'
-import { bump, countOf, mergeCounts, ownEntry, setOwnEntry, trimCounts, type Counts } from './bounded.ts'
+import { CountTable } from './bounded.ts'
 import { fromDoublings, mergeTally, othersNow, peerDiscount, round, tallyAgentIn } from './scoring.ts'
 import { MINUTE } from './time.ts'
 import { SENSITIVITY_WEIGHT, clamp01, type Detector, type Finding } from './types.ts'
@@ -63,7 +63,7 @@ function onProbation(own: State, userId: string, ts: number, cfg: Cfg): Probatio
 
 interface State {
   /** Own: userId -> [calls for them, firstSeen, lastSeen]; blueprint: userId -> [distinct agents serving them, ...]. */
-  users: Counts
+  users: CountTable
   /** Events learned. */
   n: number
   /** Events on behalf of a user. */
@@ -79,11 +79,11 @@ interface State {
   /** Own: window in which this agent was last tallied in probingNow. */
   probeCounted: number
   /** Blueprint: parentId -> [new sub-agents in the parent's open window, window start, last spawn ts]. */
-  spawns: Counts
+  spawns: CountTable
   /** Blueprint: most new sub-agents of one parent in one closed window, decaying slowly. */
   usualMaxSpawns: number
   /** Blueprint: sub-agent id -> [depth, firstSeen, lastSeen]. */
-  depth: Counts
+  depth: CountTable
   /** Blueprint: deepest sub-agent learned. */
   maxDepthSeen: number
   /**
@@ -114,7 +114,7 @@ const isSensitiveCall = (e: { kind: string; sensitivity?: string }) => e.kind ==
 function newUserNovelty(own: State, peers: State | undefined, userId: string, cfg: Cfg, ctx: { peerAgents: number }, ownReady: boolean, peerReady: boolean) {
   const basis = ownReady ? own : peers!
   const newUserRate = basis.newUsers / (basis.attended + 1)
-  const peerServing = peerReady ? countOf(peers!.users, userId) : 0
+  const peerServing = peerReady ? peers!.users.count(userId) : 0
   // A user no peer has served either, in a blueprint that rarely meets new users, is a stranger
   // to the whole blueprint: up to twice as telling as a user new to this agent only.
   const peerNewUserRate = peerReady ? peers!.newUsers / (peers!.attended + 1) : 1
@@ -135,10 +135,16 @@ export const delegation: Detector<Cfg, State> = {
   description: 'Never-served on-behalf-of users, sub-agent spawn bursts and depth, and privilege probing (denied or admin operations).',
   config: Config,
   init: () => ({
-    users: {}, n: 0, attended: 0, newUsers: 0,
+    users: new CountTable(), n: 0, attended: 0, newUsers: 0,
     probeWin: [-1, 0], usualMaxProbes: 0, probingNow: [-1, 0], probeCounted: -1,
-    spawns: {}, usualMaxSpawns: 0, depth: {}, maxDepthSeen: 0,
+    spawns: new CountTable(), usualMaxSpawns: 0, depth: new CountTable(), maxDepthSeen: 0,
   }),
+  revive: (s) => {
+    s.users = CountTable.from(s.users)
+    s.spawns = CountTable.from(s.spawns)
+    s.depth = CountTable.from(s.depth)
+    return s
+  },
 
   score(e, own, peers, cfg, ctx) {
     const peerReady = peers !== undefined && ctx.peerAgents >= cfg.minPeerAgents
@@ -151,7 +157,7 @@ export const delegation: Detector<Cfg, State> = {
     const userId = e.onBehalfOf?.userId
     const probation = userId !== undefined ? onProbation(own, userId, e.ts, cfg) : undefined
     // Once served, a user on probation is looked at again only when a call touches sensitive data.
-    if (userId && (probation ? isSensitiveCall(e) : countOf(own.users, userId) === 0) && (ownReady || peerReady)) {
+    if (userId && (probation ? isSensitiveCall(e) : own.users.count(userId) === 0) && (ownReady || peerReady)) {
       // A sign-in only obtains a token: it touches no data yet, so it weighs as public.
       const sensitivity = e.kind === 'tool_call' ? (e.sensitivity ?? 'internal') : 'public'
       const base = cfg.newUserBase + cfg.newUserSensitivity * userDataWeight(sensitivity)
@@ -176,7 +182,7 @@ export const delegation: Detector<Cfg, State> = {
             sensitiveCallsForUser: sensitiveCalls,
             corroboratingCalls: cfg.corroboratingCalls,
             ownAttendedEvents: own.attended,
-            ownDistinctUsers: Object.keys(own.users).length,
+            ownDistinctUsers: own.users.size,
             baseline: ownReady ? 'own' : 'peers',
             ...(novelty.newUserRate >= 0 ? { newUserRate: round(novelty.newUserRate) } : {}),
             ...(peerReady && novelty.peerServing >= 0 ? { peerAgentsServingUser: novelty.peerServing, blueprintNewUserRate: round(novelty.peerNewUserRate, 4) } : {}),
@@ -189,8 +195,8 @@ export const delegation: Detector<Cfg, State> = {
     const parentId = e.agent.parentId
     if (parentId && own.n === 0 && peers) {
       const start = windowStart(e.ts, windowMs)
-      const entry = ownEntry(peers.spawns, parentId)
-      const spawned = (entry && entry[1] === start ? entry[0] : 0) + 1
+      const slot = peers.spawns.slotOf(parentId)
+      const spawned = (slot >= 0 && peers.spawns.firstAt(slot) === start ? peers.spawns.countAt(slot) : 0) + 1
       const threshold = Math.max(cfg.minSpawnBurst, Math.ceil(cfg.burstFactor * peers.usualMaxSpawns))
       const s = burstScore(spawned, threshold)
       if (s > 0)
@@ -201,7 +207,7 @@ export const delegation: Detector<Cfg, State> = {
           reason: `${parentId} started ${spawned} new sub-agents within ${cfg.windowMinutes} minutes; the blueprint's usual worst is ${round(peers.usualMaxSpawns, 1)}`,
           evidence: { parentId, newSubAgentsInWindow: spawned, windowMinutes: cfg.windowMinutes, burstThreshold: threshold, usualMaxSpawns: round(peers.usualMaxSpawns, 2), ...peerEvidence },
         })
-      const depth = countOf(peers.depth, parentId) + 1
+      const depth = peers.depth.count(parentId) + 1
       const limit = Math.max(cfg.maxDepth, peers.maxDepthSeen)
       if (depth > limit)
         findings.push({
@@ -243,7 +249,7 @@ export const delegation: Detector<Cfg, State> = {
     const userId = e.onBehalfOf?.userId
     // Serving a user means acting on data for them; a sign-in for them does not make them known.
     if (userId && e.kind === 'tool_call') {
-      const newForAgent = countOf(own.users, userId) === 0
+      const newForAgent = own.users.count(userId) === 0
       const probation = onProbation(own, userId, e.ts, cfg)
       if (probation) {
         if (isSensitiveCall(e)) probation[2] += 1
@@ -257,16 +263,16 @@ export const delegation: Detector<Cfg, State> = {
         open.push([userId, e.ts, isSensitiveCall(e) ? 1 : 0, round(weight, 4)])
         own.probation = open
       }
-      bump(own.users, userId, e.ts, cfg.capacity)
+      own.users.bump(userId, e.ts, cfg.capacity)
       own.attended += 1
       if (newForAgent) own.newUsers += 1
       if (peers.length > 0) {
         // New to the blueprint as a whole: the view knows the users of every partition.
-        const newForBlueprint = countOf(peers[0]!.users, userId) === 0
+        const newForBlueprint = peers[0]!.users.count(userId) === 0
         for (const p of peers) {
           p.attended += 1
           if (newForBlueprint) p.newUsers += 1
-          if (newForAgent) bump(p.users, userId, e.ts, cfg.peerCapacity)
+          if (newForAgent) p.users.bump(userId, e.ts, cfg.peerCapacity)
         }
       }
     }
@@ -275,19 +281,19 @@ export const delegation: Detector<Cfg, State> = {
     if (parentId && own.n === 0 && peers.length > 0) {
       const start = windowStart(e.ts, windowMs)
       // The parent's depth as the view knows it: the parent may be another partition's agent.
-      const depth = countOf(peers[0]!.depth, parentId) + 1
+      const depth = peers[0]!.depth.count(parentId) + 1
       for (const p of peers) {
         // Each state keeps the parent's spawn window on its own clock, so that windows merge by adding.
-        const entry = ownEntry(p.spawns, parentId)
-        if (!entry) bump(p.spawns, parentId, start, cfg.peerCapacity)
-        else if (start > entry[1]) {
-          p.usualMaxSpawns = Math.max(entry[0], p.usualMaxSpawns * MAX_DECAY)
-          entry[0] = 1
-          entry[1] = start
-        } else if (start === entry[1]) entry[0] += 1
-        ownEntry(p.spawns, parentId)![2] = e.ts
-        bump(p.depth, e.agent.id, e.ts, cfg.subAgentCapacity)
-        ownEntry(p.depth, e.agent.id)![0] = depth
+        // A parent's entry: [new sub-agents in its open window, window start, last spawn ts].
+        let slot = p.spawns.slotOf(parentId)
+        if (slot < 0) slot = p.spawns.bump(parentId, start, cfg.peerCapacity)
+        else if (start > p.spawns.firstAt(slot)) {
+          p.usualMaxSpawns = Math.max(p.spawns.countAt(slot), p.usualMaxSpawns * MAX_DECAY)
+          p.spawns.setCountAt(slot, 1)
+          p.spawns.setFirstAt(slot, start)
+        } else if (start === p.spawns.firstAt(slot)) p.spawns.setCountAt(slot, p.spawns.countAt(slot) + 1)
+        p.spawns.setLastAt(slot, e.ts)
+        p.depth.setCountAt(p.depth.bump(e.agent.id, e.ts, cfg.subAgentCapacity), depth)
         p.maxDepthSeen = Math.max(p.maxDepthSeen, depth)
       }
     }
@@ -309,7 +315,7 @@ export const delegation: Detector<Cfg, State> = {
   mergePeers(into, from, cfg) {
     // probeWin, usualMaxProbes, probeCounted and probation are the agent's own.
     // Distinct agents serving each user add up.
-    mergeCounts(into.users, from.users, cfg.peerCapacity)
+    into.users.merge(from.users, cfg.peerCapacity)
     into.n += from.n
     into.attended += from.attended
     // Each partial counted a user as new when the view did not know them, so these add up to the view's.
@@ -320,27 +326,31 @@ export const delegation: Detector<Cfg, State> = {
     // approximated by the larger of the two states' (and the window closed here): the view closes
     // windows holding the spawns of every partition, so the merge can be lower than the view's.
     let usual = Math.max(into.usualMaxSpawns, from.usualMaxSpawns)
-    for (const parent of Object.keys(from.spawns)) {
-      const theirs = from.spawns[parent]!
-      const mine = ownEntry(into.spawns, parent)
-      if (!mine) setOwnEntry(into.spawns, parent, [theirs[0], theirs[1], theirs[2]])
-      else if (theirs[1] === mine[1]) {
-        mine[0] += theirs[0]
-        mine[2] = Math.max(mine[2], theirs[2])
-      } else if (theirs[1] > mine[1]) {
-        usual = Math.max(usual, mine[0])
-        mine[0] = theirs[0]
-        mine[1] = theirs[1]
-        mine[2] = Math.max(mine[2], theirs[2])
-      } else {
-        usual = Math.max(usual, theirs[0])
-        mine[2] = Math.max(mine[2], theirs[2])
+    const [mine, theirs] = [into.spawns, from.spawns]
+    for (let j = 0; j < theirs.size; j++) {
+      const spawned = theirs.countAt(j)
+      const start = theirs.firstAt(j)
+      const last = theirs.lastAt(j)
+      const i = mine.slotOf(theirs.keyAt(j))
+      if (i < 0) {
+        // Capacity is enforced by the trim below, once over the union.
+        const slot = mine.bump(theirs.keyAt(j), start, Infinity)
+        mine.setCountAt(slot, spawned)
+        mine.setLastAt(slot, last)
+        continue
       }
+      if (start === mine.firstAt(i)) mine.setCountAt(i, mine.countAt(i) + spawned)
+      else if (start > mine.firstAt(i)) {
+        usual = Math.max(usual, mine.countAt(i))
+        mine.setCountAt(i, spawned)
+        mine.setFirstAt(i, start)
+      } else usual = Math.max(usual, spawned)
+      mine.setLastAt(i, Math.max(mine.lastAt(i), last))
     }
     into.usualMaxSpawns = usual
-    trimCounts(into.spawns, cfg.peerCapacity)
+    mine.trim(cfg.peerCapacity)
     // Sub-agent ids are disjoint across partitions; a depth is a level, not a count, so the deeper wins.
-    mergeCounts(into.depth, from.depth, cfg.subAgentCapacity, Math.max)
+    into.depth.merge(from.depth, cfg.subAgentCapacity, Math.max)
     into.maxDepthSeen = Math.max(into.maxDepthSeen, from.maxDepthSeen)
   },
 }

@@ -12,7 +12,7 @@
  * its full weight, whatever the rate.
  */
 import { z } from 'zod'
-import { bump, countOf, mergeCounts, type Counts } from './bounded.ts'
+import { CountTable } from './bounded.ts'
 import { OPERATION_RISK, peerDiscount, round } from './scoring.ts'
 import { WEEK } from './time.ts'
 import { clamp01, type Detector } from './types.ts'
@@ -35,13 +35,13 @@ const Config = z
 type Cfg = z.infer<typeof Config>
 interface State {
   /** resource -> [count, firstSeen, lastSeen] */
-  res: Counts
+  res: CountTable
   /** tool calls learned */
   n: number
   /** peer state only: resource -> [distinct agents that use it, firstSeen, lastSeen] */
-  adopters: Counts
+  adopters: CountTable
   /** own state only: namespace -> [distinct learned resources in it, firstSeen, lastSeen] */
-  ns?: Counts
+  ns?: CountTable
   /**
    * peer state only: [first learned event time, first touches of a restricted resource other peers
    * already used, by agents past their warm-up]. Absent before the first.
@@ -87,19 +87,25 @@ export const resourceNovelty: Detector<Cfg, State> = {
   family: 'novelty',
   description: 'First-seen and rare resources, weighted by sensitivity, against the agent and its blueprint peers.',
   config: Config,
-  init: () => ({ res: {}, n: 0, adopters: {}, ns: {} }),
+  init: () => ({ res: new CountTable(), n: 0, adopters: new CountTable(), ns: new CountTable() }),
+  revive: (s) => {
+    s.res = CountTable.from(s.res)
+    s.adopters = CountTable.from(s.adopters)
+    if (s.ns !== undefined) s.ns = CountTable.from(s.ns)
+    return s
+  },
 
   score(e, own, peers, cfg, ctx) {
     if (e.kind !== 'tool_call') return undefined
     const sensitivity = e.sensitivity ?? 'internal'
     const base = clamp01(FIRST_TOUCH[sensitivity] + OPERATION_BONUS * Math.max(0, OPERATION_RISK[e.operation] - 0.5) * 2)
     const peerReady = peers !== undefined && ctx.peerAgents >= cfg.minPeerAgents
-    const peerUsers = peerReady ? countOf(peers.adopters, e.resource) : 0
+    const peerUsers = peerReady ? peers.adopters.count(e.resource) : 0
     const adoption = peerReady ? Math.min(1, peerUsers / ctx.peerAgents) : 0
     const quiet = sensitivity === 'restricted' ? cfg.restrictedAdoptionQuiet : cfg.peerAdoptionQuiet
     const discount = peerReady ? peerDiscount(adoption, quiet) : 1
     const peerEvidence = peerReady ? { peerAgentsUsingIt: peerUsers, peerAgents: ctx.peerAgents } : {}
-    const seen = countOf(own.res, e.resource)
+    const seen = own.res.count(e.resource)
 
     if (own.n < cfg.minOwnEvents) {
       // Warm-up: no trustworthy own baseline. Judge against the peers, or abstain without them.
@@ -117,7 +123,7 @@ export const resourceNovelty: Detector<Cfg, State> = {
 
     if (seen === 0) {
       const namespace = namespaceOf(e.resource)
-      const siblings = namespace && own.ns ? countOf(own.ns, namespace) : 0
+      const siblings = namespace && own.ns ? own.ns.count(namespace) : 0
       const familiar = siblings >= cfg.familiarNamespaceResources
       const joining = sensitivity === 'restricted' && peerUsers > 0 ? joinFactor(peers!, ctx.peerAgents, e.ts, cfg) : undefined
       const score = round(base * discount * (familiar ? cfg.familiarNamespaceFactor : 1) * (joining?.factor ?? 1))
@@ -135,7 +141,7 @@ export const resourceNovelty: Detector<Cfg, State> = {
           sensitivity,
           operation: e.operation,
           ownToolCalls: own.n,
-          distinctResourcesKnown: Object.keys(own.res).length,
+          distinctResourcesKnown: own.res.size,
           namespace,
           resourcesKnownInNamespace: siblings,
           ...peerEvidence,
@@ -162,27 +168,27 @@ export const resourceNovelty: Detector<Cfg, State> = {
 
   learn(e, own, peers, cfg) {
     if (e.kind !== 'tool_call') return
-    const isNewForAgent = countOf(own.res, e.resource) === 0
+    const isNewForAgent = own.res.count(e.resource) === 0
     // An established agent starting on a restricted resource its peers (the view) already use.
-    const joining = isNewForAgent && e.sensitivity === 'restricted' && own.n + 1 > cfg.minOwnEvents && peers.length > 0 && countOf(peers[0]!.adopters, e.resource) > 0
-    bump(own.res, e.resource, e.ts, cfg.capacity)
+    const joining = isNewForAgent && e.sensitivity === 'restricted' && own.n + 1 > cfg.minOwnEvents && peers.length > 0 && peers[0]!.adopters.count(e.resource) > 0
+    own.res.bump(e.resource, e.ts, cfg.capacity)
     const namespace = isNewForAgent ? namespaceOf(e.resource) : undefined
-    if (namespace) bump((own.ns ??= {}), namespace, e.ts, cfg.capacity)
+    if (namespace) (own.ns ??= new CountTable()).bump(namespace, e.ts, cfg.capacity)
     own.n += 1
     for (const p of peers) {
       const joins = (p.joins ??= [e.ts, 0])
       if (joining) joins[1] += 1
-      bump(p.res, e.resource, e.ts, cfg.peerCapacity)
+      p.res.bump(e.resource, e.ts, cfg.peerCapacity)
       p.n += 1
-      if (isNewForAgent) bump(p.adopters, e.resource, e.ts, cfg.peerCapacity)
+      if (isNewForAgent) p.adopters.bump(e.resource, e.ts, cfg.peerCapacity)
     }
   },
 
   mergePeers(into, from, cfg) {
-    mergeCounts(into.res, from.res, cfg.peerCapacity)
+    into.res.merge(from.res, cfg.peerCapacity)
     into.n += from.n
     // Distinct agents per resource add: the two states learned from different agents.
-    mergeCounts(into.adopters, from.adopters, cfg.peerCapacity)
+    into.adopters.merge(from.adopters, cfg.peerCapacity)
     if (from.joins) {
       // The rate is measured from the first event either learned, over the joins of both.
       if (!into.joins) into.joins = [from.joins[0], from.joins[1]]

@@ -5,7 +5,7 @@
  * when the peers are failing at the same time (an identity-provider outage, a rotated secret).
  */
 import { z } from 'zod'
-import { bump, countOf, mergeCounts, type Counts } from './bounded.ts'
+import { CountTable } from './bounded.ts'
 import { anyOf, fromDoublings, mergeTally, othersNow, peerDiscount, round, tallyAgentIn } from './scoring.ts'
 import { MINUTE } from './time.ts'
 import { type Detector } from './types.ts'
@@ -31,11 +31,11 @@ const Config = z
 type Cfg = z.infer<typeof Config>
 interface State {
   /** "asn:8075", "country:US", "location:eastus", "credential:certificate" -> [count, firstSeen, lastSeen] */
-  seen: Counts
+  seen: CountTable
   /** Sign-ins learned. */
   n: number
   /** Blueprint only: attribute -> [distinct agents that used it, firstSeen, lastSeen] */
-  adopters: Counts
+  adopters: CountTable
   /** Own only: [start of the open failure window, failures in it]. */
   failWin: [number, number]
   /** Own only: most failures in one closed window, decaying slowly so one old burst is forgotten. */
@@ -63,7 +63,12 @@ export const signinContext: Detector<Cfg, State> = {
   family: 'signin',
   description: 'Sign-ins from unfamiliar networks or with unfamiliar credentials, and bursts of failed sign-ins.',
   config: Config,
-  init: () => ({ seen: {}, n: 0, adopters: {}, failWin: [-1, 0], usualMaxFailures: 0, failingNow: [-1, 0], failCounted: -1 }),
+  init: () => ({ seen: new CountTable(), n: 0, adopters: new CountTable(), failWin: [-1, 0], usualMaxFailures: 0, failingNow: [-1, 0], failCounted: -1 }),
+  revive: (s) => {
+    s.seen = CountTable.from(s.seen)
+    s.adopters = CountTable.from(s.adopters)
+    return s
+  },
 
   score(e, own, peers, cfg, ctx) {
     if (e.kind !== 'signin') return undefined
@@ -78,8 +83,8 @@ export const signinContext: Detector<Cfg, State> = {
       const parts: number[] = []
       for (const [attr, value] of attributesOf(e)) {
         const key = `${attr}:${value}`
-        if (countOf(own.seen, key) > 0) continue
-        const peerUsers = peerReady ? countOf(peers.adopters, key) : 0
+        if (own.seen.count(key) > 0) continue
+        const peerUsers = peerReady ? peers.adopters.count(key) : 0
         const s = weights[attr] * (peerReady ? peerDiscount(Math.min(1, peerUsers / ctx.peerAgents), cfg.peerAdoptionQuiet) : 1)
         if (s <= 0) continue
         parts.push(s)
@@ -132,11 +137,11 @@ export const signinContext: Detector<Cfg, State> = {
     if (e.kind !== 'signin') return
     for (const [attr, value] of attributesOf(e)) {
       const key = `${attr}:${value}`
-      const isNewForAgent = countOf(own.seen, key) === 0
-      bump(own.seen, key, e.ts, cfg.capacity)
+      const isNewForAgent = own.seen.count(key) === 0
+      own.seen.bump(key, e.ts, cfg.capacity)
       for (const p of peers) {
-        bump(p.seen, key, e.ts, cfg.peerCapacity)
-        if (isNewForAgent) bump(p.adopters, key, e.ts, cfg.peerCapacity)
+        p.seen.bump(key, e.ts, cfg.peerCapacity)
+        if (isNewForAgent) p.adopters.bump(key, e.ts, cfg.peerCapacity)
       }
     }
     own.n += 1
@@ -155,9 +160,9 @@ export const signinContext: Detector<Cfg, State> = {
 
   mergePeers(into, from, cfg) {
     // failWin, usualMaxFailures and failCounted are the agent's own.
-    mergeCounts(into.seen, from.seen, cfg.peerCapacity)
+    into.seen.merge(from.seen, cfg.peerCapacity)
     into.n += from.n
-    mergeCounts(into.adopters, from.adopters, cfg.peerCapacity)
+    into.adopters.merge(from.adopters, cfg.peerCapacity)
     mergeTally(into.failingNow, from.failingNow)
   },
 }

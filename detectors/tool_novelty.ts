@@ -5,7 +5,7 @@
  * not an anomaly. A brand-new agent is judged against its peers from its first event.
  */
 import { z } from 'zod'
-import { bump, countOf, mergeCounts, type Counts } from './bounded.ts'
+import { CountTable } from './bounded.ts'
 import { OPERATION_RISK, peerDiscount, round } from './scoring.ts'
 import { SENSITIVITY_WEIGHT, clamp01, type Detector } from './types.ts'
 
@@ -25,22 +25,22 @@ const Config = z
 type Cfg = z.infer<typeof Config>
 interface State {
   /** tool -> [calls, firstSeen, lastSeen] */
-  tools: Counts
+  tools: CountTable
   /** operation -> [calls, firstSeen, lastSeen]; at most five keys */
-  ops: Counts
+  ops: CountTable
   /** tool calls learned */
   n: number
   /** peer state only: tool -> [distinct agents that use it, firstSeen, lastSeen] */
-  toolAdopters: Counts
+  toolAdopters: CountTable
   /** peer state only: operation -> [distinct agents that used it, firstSeen, lastSeen] */
-  opAdopters: Counts
+  opAdopters: CountTable
 }
 
 const PRIVILEGED = new Set(['delete', 'admin'])
 
 /** Fraction of the established peers that use `key`; 0 while the peers are not to be trusted. */
-function adoptionOf(peerReady: boolean, table: Counts, key: string, peerAgents: number): number {
-  return peerReady ? Math.min(1, countOf(table, key) / peerAgents) : 0
+function adoptionOf(peerReady: boolean, table: CountTable, key: string, peerAgents: number): number {
+  return peerReady ? Math.min(1, table.count(key) / peerAgents) : 0
 }
 
 export const toolNovelty: Detector<Cfg, State> = {
@@ -48,7 +48,14 @@ export const toolNovelty: Detector<Cfg, State> = {
   family: 'novelty',
   description: 'First-seen and rare tools, and first delete or admin operations, against the agent and its blueprint peers.',
   config: Config,
-  init: () => ({ tools: {}, ops: {}, n: 0, toolAdopters: {}, opAdopters: {} }),
+  init: () => ({ tools: new CountTable(), ops: new CountTable(), n: 0, toolAdopters: new CountTable(), opAdopters: new CountTable() }),
+  revive: (s) => {
+    s.tools = CountTable.from(s.tools)
+    s.ops = CountTable.from(s.ops)
+    s.toolAdopters = CountTable.from(s.toolAdopters)
+    s.opAdopters = CountTable.from(s.opAdopters)
+    return s
+  },
 
   score(e, own, peers, cfg, ctx) {
     if (e.kind !== 'tool_call') return undefined
@@ -59,7 +66,7 @@ export const toolNovelty: Detector<Cfg, State> = {
 
     // During warm-up the agent's own history is too short to call anything new; only what the
     // peers never do counts, so "new for the agent" is replaced by "not yet done by the agent".
-    const toolSeen = countOf(own.tools, e.tool)
+    const toolSeen = own.tools.count(e.tool)
     const toolAdoption = peers ? adoptionOf(peerReady, peers.toolAdopters, e.tool, ctx.peerAgents) : 0
     const toolDiscount = peerReady ? peerDiscount(toolAdoption, cfg.peerAdoptionQuiet) : 1
     const toolBase = clamp01(cfg.firstToolScore + 0.25 * OPERATION_RISK[e.operation])
@@ -72,7 +79,7 @@ export const toolNovelty: Detector<Cfg, State> = {
     }
 
     let opScore = 0
-    const opSeen = countOf(own.ops, e.operation)
+    const opSeen = own.ops.count(e.operation)
     const opAdoption = peers ? adoptionOf(peerReady, peers.opAdopters, e.operation, ctx.peerAgents) : 0
     if (PRIVILEGED.has(e.operation) && opSeen === 0) {
       const base = cfg.firstPrivilegedOpScore + (e.operation === 'admin' ? 0.1 : 0) + 0.15 * Math.max(0, SENSITIVITY_WEIGHT[sensitivity] - 0.5) * 2
@@ -82,14 +89,14 @@ export const toolNovelty: Detector<Cfg, State> = {
     const score = round(Math.max(toolScore, opScore))
     if (score <= 0) return undefined
     const peerEvidence = peerReady
-      ? { peerAgents: ctx.peerAgents, peerAgentsUsingTool: countOf(peers.toolAdopters, e.tool), peerAgentsUsingOperation: countOf(peers.opAdopters, e.operation) }
+      ? { peerAgents: ctx.peerAgents, peerAgentsUsingTool: peers.toolAdopters.count(e.tool), peerAgentsUsingOperation: peers.opAdopters.count(e.operation) }
       : {}
     const who = ownReady ? `in ${own.n} tool calls` : `(new agent, ${own.n} tool calls so far)`
     const reason =
       opScore >= toolScore
-        ? `first ${e.operation} operation by this agent ${who}, via ${e.tool} on ${sensitivity} ${e.resource}` + (peerReady ? `; ${countOf(peers.opAdopters, e.operation)} of ${ctx.peerAgents} peers ever did one` : '')
+        ? `first ${e.operation} operation by this agent ${who}, via ${e.tool} on ${sensitivity} ${e.resource}` + (peerReady ? `; ${peers.opAdopters.count(e.operation)} of ${ctx.peerAgents} peers ever did one` : '')
         : toolObservation === 'first_seen'
-          ? `first use of tool ${e.tool} ${who}` + (peerReady ? `; ${countOf(peers.toolAdopters, e.tool)} of ${ctx.peerAgents} peers use it` : '')
+          ? `first use of tool ${e.tool} ${who}` + (peerReady ? `; ${peers.toolAdopters.count(e.tool)} of ${ctx.peerAgents} peers use it` : '')
           : `tool ${e.tool} is rare for this agent: ${toolSeen} of ${own.n} calls`
     return {
       score,
@@ -103,7 +110,7 @@ export const toolNovelty: Detector<Cfg, State> = {
         ownToolCalls: own.n,
         ownCallsWithTool: toolSeen,
         ownCallsWithOperation: opSeen,
-        distinctToolsKnown: Object.keys(own.tools).length,
+        distinctToolsKnown: own.tools.size,
         ...peerEvidence,
       },
     }
@@ -111,26 +118,26 @@ export const toolNovelty: Detector<Cfg, State> = {
 
   learn(e, own, peers, cfg) {
     if (e.kind !== 'tool_call') return
-    const newTool = countOf(own.tools, e.tool) === 0
-    const newOp = countOf(own.ops, e.operation) === 0
-    bump(own.tools, e.tool, e.ts, cfg.capacity)
-    bump(own.ops, e.operation, e.ts, 8)
+    const newTool = own.tools.count(e.tool) === 0
+    const newOp = own.ops.count(e.operation) === 0
+    own.tools.bump(e.tool, e.ts, cfg.capacity)
+    own.ops.bump(e.operation, e.ts, 8)
     own.n += 1
     for (const p of peers) {
-      bump(p.tools, e.tool, e.ts, cfg.peerCapacity)
-      bump(p.ops, e.operation, e.ts, 8)
+      p.tools.bump(e.tool, e.ts, cfg.peerCapacity)
+      p.ops.bump(e.operation, e.ts, 8)
       p.n += 1
-      if (newTool) bump(p.toolAdopters, e.tool, e.ts, cfg.peerCapacity)
-      if (newOp) bump(p.opAdopters, e.operation, e.ts, 8)
+      if (newTool) p.toolAdopters.bump(e.tool, e.ts, cfg.peerCapacity)
+      if (newOp) p.opAdopters.bump(e.operation, e.ts, 8)
     }
   },
 
   mergePeers(into, from, cfg) {
-    mergeCounts(into.tools, from.tools, cfg.peerCapacity)
+    into.tools.merge(from.tools, cfg.peerCapacity)
     // Five operations at most: the 8 of learn never evicts.
-    mergeCounts(into.ops, from.ops, 8)
+    into.ops.merge(from.ops, 8)
     into.n += from.n
-    mergeCounts(into.toolAdopters, from.toolAdopters, cfg.peerCapacity)
-    mergeCounts(into.opAdopters, from.opAdopters, 8)
+    into.toolAdopters.merge(from.toolAdopters, cfg.peerCapacity)
+    into.opAdopters.merge(from.opAdopters, 8)
   },
 }

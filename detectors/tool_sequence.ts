@@ -6,7 +6,7 @@
  * discounted when peers of the blueprint routinely take the same step.
  */
 import { z } from 'zod'
-import { bump, countOf, mergeCounts, type Counts } from './bounded.ts'
+import { CountTable } from './bounded.ts'
 import { OPERATION_RISK, peerDiscount, round } from './scoring.ts'
 import { MINUTE } from './time.ts'
 import { SENSITIVITY_WEIGHT, clamp01, type Detector } from './types.ts'
@@ -32,13 +32,13 @@ interface State {
   /** Own only: the last tool call learned, [tool, ts, traceId or ''], or null. */
   last: [string, number, string] | null
   /** "from -> to" -> [count, firstSeen, lastSeen] */
-  trans: Counts
+  trans: CountTable
   /** from tool -> [transitions out of it, firstSeen, lastSeen] */
-  from: Counts
+  from: CountTable
   /** Transitions learned. */
   n: number
   /** Blueprint only: "from -> to" -> [distinct agents that took it, firstSeen, lastSeen] */
-  adopters: Counts
+  adopters: CountTable
 }
 
 /** The last key built: score and learn of one event ask for the same one. */
@@ -68,7 +68,13 @@ export const toolSequence: Detector<Cfg, State> = {
   family: 'novelty',
   description: 'Tool-to-tool transitions the agent, and its peers, have never taken.',
   config: Config,
-  init: () => ({ last: null, trans: {}, from: {}, n: 0, adopters: {} }),
+  init: () => ({ last: null, trans: new CountTable(), from: new CountTable(), n: 0, adopters: new CountTable() }),
+  revive: (s) => {
+    s.trans = CountTable.from(s.trans)
+    s.from = CountTable.from(s.from)
+    s.adopters = CountTable.from(s.adopters)
+    return s
+  },
 
   score(e, own, peers, cfg, ctx) {
     if (e.kind !== 'tool_call') return undefined
@@ -79,8 +85,8 @@ export const toolSequence: Detector<Cfg, State> = {
     const peerReady = peers !== undefined && ctx.peerAgents >= cfg.minPeerAgents
     if (!ownReady && !peerReady) return undefined
 
-    const seen = countOf(own.trans, key)
-    const fromSeen = countOf(own.from, from)
+    const seen = own.trans.count(key)
+    const fromSeen = own.from.count(from)
     let novelty = 0
     let observation: 'unseen_transition' | 'rare' = 'unseen_transition'
     if (seen === 0) novelty = 1
@@ -93,7 +99,7 @@ export const toolSequence: Detector<Cfg, State> = {
     const sensitivity = e.sensitivity ?? 'internal'
     const outbound = (e.operation === 'write' || e.operation === 'execute') && /^https?:\/\//i.test(e.resource)
     const base = cfg.baseScore + cfg.operationWeight * OPERATION_RISK[e.operation] + cfg.sensitivityWeight * SENSITIVITY_WEIGHT[sensitivity] + (outbound ? cfg.outboundWeight : 0)
-    const peerUsers = peerReady ? countOf(peers.adopters, key) : 0
+    const peerUsers = peerReady ? peers.adopters.count(key) : 0
     const discount = peerReady ? peerDiscount(Math.min(1, peerUsers / ctx.peerAgents), cfg.peerAdoptionQuiet) : 1
     const score = round(clamp01(base * novelty * discount))
     if (score <= 0) return undefined
@@ -120,7 +126,7 @@ export const toolSequence: Detector<Cfg, State> = {
         timesTaken: seen,
         stepsOutOfPreviousTool: fromSeen,
         transitionsLearned: own.n,
-        distinctTransitionsKnown: Object.keys(own.trans).length,
+        distinctTransitionsKnown: own.trans.size,
         ...(peerReady ? { peerAgents: ctx.peerAgents, peerAgentsTakingIt: peerUsers } : {}),
       },
     }
@@ -131,15 +137,15 @@ export const toolSequence: Detector<Cfg, State> = {
     const from = previousTool(own.last, e.ts, e.traceId, cfg.maxGapMinutes * MINUTE)
     if (from !== undefined && from !== e.tool) {
       const key = keyOf(from, e.tool)
-      const isNewForAgent = countOf(own.trans, key) === 0
-      bump(own.trans, key, e.ts, cfg.capacity)
-      bump(own.from, from, e.ts, cfg.capacity)
+      const isNewForAgent = own.trans.count(key) === 0
+      own.trans.bump(key, e.ts, cfg.capacity)
+      own.from.bump(from, e.ts, cfg.capacity)
       own.n += 1
       for (const p of peers) {
-        bump(p.trans, key, e.ts, cfg.peerCapacity)
-        bump(p.from, from, e.ts, cfg.peerCapacity)
+        p.trans.bump(key, e.ts, cfg.peerCapacity)
+        p.from.bump(from, e.ts, cfg.peerCapacity)
         p.n += 1
-        if (isNewForAgent) bump(p.adopters, key, e.ts, cfg.peerCapacity)
+        if (isNewForAgent) p.adopters.bump(key, e.ts, cfg.peerCapacity)
       }
     }
     const last = own.last
@@ -158,9 +164,9 @@ export const toolSequence: Detector<Cfg, State> = {
 
   mergePeers(into, from, cfg) {
     // `last` is the agent's own; a peer state's stays null.
-    mergeCounts(into.trans, from.trans, cfg.peerCapacity)
-    mergeCounts(into.from, from.from, cfg.peerCapacity)
+    into.trans.merge(from.trans, cfg.peerCapacity)
+    into.from.merge(from.from, cfg.peerCapacity)
     into.n += from.n
-    mergeCounts(into.adopters, from.adopters, cfg.peerCapacity)
+    into.adopters.merge(from.adopters, cfg.peerCapacity)
   },
 }

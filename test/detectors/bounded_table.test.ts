@@ -1,26 +1,63 @@
 import { describe, expect, it } from 'vitest'
-import { bump, countOf, type Counts } from '../../detectors/bounded.ts'
+import { CountTable } from '../../detectors/bounded.ts'
 
-describe('bump', () => {
+const roundTrip = (t: CountTable) => CountTable.from(JSON.parse(JSON.stringify(t)))
+
+describe('CountTable.bump', () => {
   it('never holds more than its capacity and keeps frequent keys over a stream of one-offs', () => {
-    const table: Counts = {}
-    for (let k = 0; k < 50; k++) bump(table, 'frequent', k, 128)
+    const table = new CountTable()
+    for (let k = 0; k < 50; k++) table.bump('frequent', k, 128)
     for (let i = 0; i < 10_000; i++) {
-      bump(table, `once-${i}`, 100 + i, 128)
-      expect(Object.keys(table).length).toBeLessThanOrEqual(128)
+      table.bump(`once-${i}`, 100 + i, 128)
+      expect(table.size).toBeLessThanOrEqual(128)
     }
-    expect(countOf(table, 'frequent')).toBe(50)
-    expect(countOf(table, 'once-0')).toBe(0)
-    expect(countOf(table, 'once-9999')).toBe(1)
+    expect(table.count('frequent')).toBe(50)
+    expect(table.count('once-0')).toBe(0)
+    expect(table.count('once-9999')).toBe(1)
+  })
+
+  it('keeps count, first and last seen per key, the same over a JSON round trip', () => {
+    const table = new CountTable()
+    table.bump('a', 10, 16)
+    table.bump('b', 20, 16)
+    table.bump('a', 30, 16)
+    table.bump('a', 25, 16)
+    expect(JSON.parse(JSON.stringify(table))).toEqual({ a: [3, 10, 30], b: [1, 20, 20] })
+    const restored = roundTrip(table)
+    expect(restored.count('a')).toBe(3)
+    const slot = restored.slotOf('a')
+    expect([restored.countAt(slot), restored.firstAt(slot), restored.lastAt(slot)]).toEqual([3, 10, 30])
   })
 
   it('counts a table restored from JSON correctly', () => {
-    const table: Counts = {}
-    for (let i = 0; i < 16; i++) bump(table, `k-${i}`, i, 16)
-    const restored = JSON.parse(JSON.stringify(table)) as Counts
-    bump(restored, 'new', 100, 16)
-    expect(Object.keys(restored).length).toBeLessThanOrEqual(16)
-    expect(countOf(restored, 'new')).toBe(1)
+    const table = new CountTable()
+    for (let i = 0; i < 16; i++) table.bump(`k-${i}`, i, 16)
+    const restored = roundTrip(table)
+    restored.bump('new', 100, 16)
+    expect(restored.size).toBeLessThanOrEqual(16)
+    expect(restored.count('new')).toBe(1)
+    expect(restored.count('k-15')).toBe(1)
+  })
+
+  it('finds every key of a table large enough to be indexed, before and after an eviction', () => {
+    const table = new CountTable()
+    // Counts 1..40: evictions must take the rarest, and lookups must follow the compaction.
+    for (let i = 1; i <= 40; i++) for (let c = 0; c < i; c++) table.bump(`k-${i}`, i, 64)
+    for (let i = 1; i <= 40; i++) expect(table.count(`k-${i}`)).toBe(i)
+    for (let i = 0; i < 30; i++) table.bump(`new-${i}`, 1000 + i, 64)
+    expect(table.size).toBeLessThanOrEqual(64)
+    // Evictions take the rarest first: k-1 goes before any key counted more often.
+    expect(table.count('k-1')).toBe(0)
+    expect(table.count('k-40')).toBe(40)
+    expect(table.count('new-29')).toBe(1)
+    for (const key of table.keyList()) expect(table.slotOf(key)).toBeGreaterThanOrEqual(0)
+  })
+
+  it('drops saved entries that are not three numbers, and revives a table only once', () => {
+    const t = CountTable.from({ ok: [2, 1, 3], bad: 'x', short: [1, 2] })
+    expect(t.keyList()).toEqual(['ok'])
+    expect(CountTable.from(t)).toBe(t)
+    expect(CountTable.from(undefined).size).toBe(0)
   })
 })
 
@@ -28,28 +65,29 @@ describe('keys that are names on Object.prototype', () => {
   const names = ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']
 
   it('are unknown until counted, counted like any other key, and not shared between tables', () => {
-    const a: Counts = {}
-    const b: Counts = {}
-    for (const name of names) expect(countOf(a, name)).toBe(0)
+    const a = new CountTable()
+    const b = new CountTable()
+    for (const name of names) expect(a.count(name)).toBe(0)
     for (const name of names) {
-      bump(a, name, 1, 16)
-      bump(a, name, 2, 16)
+      a.bump(name, 1, 16)
+      a.bump(name, 2, 16)
     }
     for (const name of names) {
-      expect(countOf(a, name)).toBe(2)
-      expect(countOf(b, name)).toBe(0)
+      expect(a.count(name)).toBe(2)
+      expect(b.count(name)).toBe(0)
     }
-    expect(Object.getPrototypeOf(a)).toBe(Object.prototype)
-    expect(Object.keys(a).sort()).toEqual([...names].sort())
+    expect([...a.keyList()].sort()).toEqual([...names].sort())
   })
 
   it('survive a JSON round trip and eviction', () => {
-    const table: Counts = {}
-    for (const name of names) bump(table, name, 1, 8)
-    const restored = JSON.parse(JSON.stringify(table)) as Counts
-    for (const name of names) expect(countOf(restored, name)).toBe(1)
-    for (let i = 0; i < 20; i++) bump(restored, `k-${i}`, 10 + i, 8)
-    expect(Object.keys(restored).length).toBeLessThanOrEqual(8)
-    expect(Object.getPrototypeOf(restored)).toBe(Object.prototype)
+    const table = new CountTable()
+    for (const name of names) table.bump(name, 1, 8)
+    const json = JSON.parse(JSON.stringify(table))
+    expect(Object.getPrototypeOf(json)).toBe(Object.prototype)
+    expect(Object.keys(json).sort()).toEqual([...names].sort())
+    const restored = CountTable.from(json)
+    for (const name of names) expect(restored.count(name)).toBe(1)
+    for (let i = 0; i < 20; i++) restored.bump(`k-${i}`, 10 + i, 8)
+    expect(restored.size).toBeLessThanOrEqual(8)
   })
 })

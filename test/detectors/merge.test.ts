@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { DETECTORS } from '../../detectors/index.ts'
-import { mergeCounts } from '../../detectors/bounded.ts'
+import { CountTable } from '../../detectors/bounded.ts'
 import { withPlainArrays } from '../../detectors/packed.ts'
 import type { Detector, DetectorContext } from '../../detectors/types.ts'
 import { decodeEvent, type AgentEvent } from '../../schemas/events.ts'
@@ -224,30 +224,38 @@ function isTable(v: unknown): v is Record<string, number[]> {
   return values.length > 0 && values.every((x) => Array.isArray(x) && x.length >= 3 && x.every((n) => typeof n === 'number'))
 }
 
-describe('mergeCounts', () => {
+describe('CountTable.merge', () => {
+  const table = (saved: unknown) => CountTable.from(saved)
+  const json = (t: CountTable) => JSON.parse(JSON.stringify(t))
+
   it('adds counts, keeps the earliest first and latest last seen, and copies entries', () => {
-    const into: Record<string, [number, number, number]> = { a: [2, 10, 20] }
-    const from = { a: [3, 5, 15] as [number, number, number], b: [1, 7, 7] as [number, number, number] }
-    mergeCounts(into, from, 8)
-    expect(into).toEqual({ a: [5, 5, 20], b: [1, 7, 7] })
-    from.b[0] = 99
-    expect(into.b![0]).toBe(1)
+    const into = table({ a: [2, 10, 20] })
+    const from = table({ a: [3, 5, 15], b: [1, 7, 7] })
+    into.merge(from, 8)
+    expect(json(into)).toEqual({ a: [5, 5, 20], b: [1, 7, 7] })
+    from.bump('b', 8, 8)
+    expect(into.count('b')).toBe(1)
   })
 
   it('counts constructor and __proto__ like any other name', () => {
-    const into: Record<string, [number, number, number]> = {}
-    const from = JSON.parse('{"__proto__": [2, 1, 1], "constructor": [3, 1, 1]}')
-    mergeCounts(into, from, 8)
-    mergeCounts(into, from, 8)
-    expect(Object.getPrototypeOf(into)).toBe(Object.prototype)
-    expect(Object.keys(into).sort()).toEqual(['__proto__', 'constructor'])
-    expect(JSON.parse(JSON.stringify(into))).toEqual(JSON.parse('{"__proto__": [4, 1, 1], "constructor": [6, 1, 1]}'))
+    const into = new CountTable()
+    const from = table(JSON.parse('{"__proto__": [2, 1, 1], "constructor": [3, 1, 1]}'))
+    into.merge(from, 8)
+    into.merge(from, 8)
+    expect([...into.keyList()].sort()).toEqual(['__proto__', 'constructor'])
+    expect(json(into)).toEqual(JSON.parse('{"__proto__": [4, 1, 1], "constructor": [6, 1, 1]}'))
   })
 
   it('evicts the least used, then least recently seen, down to the capacity', () => {
-    const into = { a: [5, 0, 1], b: [1, 0, 9], c: [1, 0, 2] } as Record<string, [number, number, number]>
-    mergeCounts(into, { d: [3, 0, 3], b: [1, 0, 4] }, 3)
-    expect(Object.keys(into).sort()).toEqual(['a', 'b', 'd'])
-    expect(into.b).toEqual([2, 0, 9])
+    const into = table({ a: [5, 0, 1], b: [1, 0, 9], c: [1, 0, 2] })
+    into.merge(table({ d: [3, 0, 3], b: [1, 0, 4] }), 3)
+    expect([...into.keyList()].sort()).toEqual(['a', 'b', 'd'])
+    expect(json(into).b).toEqual([2, 0, 9])
+  })
+
+  it('takes the larger value with Math.max, for tables of levels rather than counts', () => {
+    const into = table({ a: [2, 0, 1] })
+    into.merge(table({ a: [1, 0, 2], b: [3, 0, 2] }), 8, Math.max)
+    expect(json(into)).toEqual({ a: [2, 0, 2], b: [3, 0, 2] })
   })
 })
