@@ -1,10 +1,14 @@
 /**
  * Fixed-size count arrays packed into typed arrays, half or a quarter of the memory of a JS array
- * (8 bytes a number). In JSON they are the base64 of their bytes (little-endian, as on every
- * platform Node runs this service on): parsing 504 numbers written out in decimal took most of a
- * restored profile's JSON.parse time, a base64 string of the same values is copied in one go. A
- * state saved with plain arrays, as before, revives into them all the same; `withPlainArrays`
- * gives the readable form for people (the API).
+ * (8 bytes a number). In JSON they are base64 of their bytes (little-endian, as on every platform
+ * Node runs this service on): parsing 504 numbers written out in decimal took most of a restored
+ * profile's JSON.parse time, a base64 string of the same values is copied in one go.
+ *
+ * Most of an hour-of-week array is zeros (an agent's nights and weekends): about 70% of volume's
+ * rhythm and time_of_week's hours, 90% of the excess histogram. So an array with zeros to spare is
+ * saved sparse: `~`, its length, `:`, then the base64 of a bitmap of its nonzero elements followed by
+ * those elements' bytes (`~168:...`); a dense array as the base64 of all its bytes. Either form, and the plain arrays saved
+ * before, revive; `withPlainArrays` gives the readable form for people (the API).
  *
  * Their bytes are carved from shared 1 MiB slabs rather than one ArrayBuffer each: a typed array of
  * more than 64 bytes gets its own off-heap allocation, which cost ~50-400 us per restored agent
@@ -35,23 +39,85 @@ export function base64Of(a: ArrayBufferView): string {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')
 }
 
+/** Marks the sparse form of saved counts; never a base64 character. */
+const SPARSE = '~'
+
+/**
+ * The counts' JSON: the sparse form when it is shorter (see above), else the base64 of their bytes.
+ * A bit per element against the bytes of each zero: sparse wins below ~15/16 (16-bit) or ~31/32
+ * (32-bit) nonzero elements.
+ */
+function countsJSON(a: Uint16Array | Uint32Array): string {
+  const width = a.BYTES_PER_ELEMENT
+  let nonzero = 0
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) nonzero++
+  const mapBytes = (a.length + 7) >> 3
+  if (mapBytes + nonzero * width >= a.length * width) return base64Of(a)
+  const out = Buffer.alloc(mapBytes + nonzero * width)
+  let at = mapBytes
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!
+    if (v === 0) continue
+    out[i >> 3]! |= 1 << (i & 7)
+    if (width === 2) out.writeUInt16LE(v, at)
+    else out.writeUInt32LE(v, at)
+    at += width
+  }
+  return `${SPARSE}${a.length}:${out.toString('base64')}`
+}
+
+/** Decoded sparse forms, reused: one profile's counts are a few hundred bytes. Grown on demand. */
+let scratch = Buffer.alloc(4096)
+
+/**
+ * Fill `out` (zeroed) from a sparse form. Elements beyond `out`'s length are dropped (a length
+ * changed between versions); a truncated form keeps the elements it holds whole; a malformed one
+ * leaves zeros.
+ */
+function readSparse(out: Uint16Array | Uint32Array, saved: string): void {
+  const width = out.BYTES_PER_ELEMENT
+  const colon = saved.indexOf(':')
+  const length = Number(saved.slice(SPARSE.length, colon))
+  if (colon < 0 || !Number.isSafeInteger(length) || length < 0) return
+  const mapBytes = (length + 7) >> 3
+  const body = saved.slice(colon + 1)
+  const need = Buffer.byteLength(body, 'base64')
+  if (need > scratch.length) scratch = Buffer.alloc(need)
+  const bytes = scratch.write(body, 'base64')
+  if (bytes < mapBytes) return
+  const b = scratch
+  const n = Math.min(length, out.length)
+  let at = mapBytes
+  // A bitmap byte at a time: most are 0 (eight zero elements), skipped in one step.
+  for (let m = 0; m < mapBytes; m++) {
+    let bits = b[m]!
+    for (let i = m << 3; bits !== 0; i++, bits >>= 1) {
+      if ((bits & 1) === 0) continue
+      if (i >= n || at + width > bytes) return
+      // Little-endian, read by hand: Buffer's readUInt*LE checks bounds on every call.
+      out[i] = width === 2 ? b[at]! | (b[at + 1]! << 8) : (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000
+      at += width
+    }
+  }
+}
+
 /** Counts below 65,536 (e.g. weeks folded into an hour-of-week slot). */
 export class Uint16Counts extends Uint16Array {
   toJSON(): string {
-    return base64Of(this)
+    return countsJSON(this)
   }
 }
 
 /** Counts below 2^32 (e.g. events per hour of the week: ~4 billion, far beyond any agent or blueprint). */
 export class Uint32Counts extends Uint32Array {
   toJSON(): string {
-    return base64Of(this)
+    return countsJSON(this)
   }
 }
 
 type CountsKind<T> = (new (buffer: ArrayBuffer, byteOffset: number, length: number) => T) & { BYTES_PER_ELEMENT: number }
 
-/** Counts as saved: base64 of the bytes (see above), a plain array (saved before), or already packed. */
+/** Counts as saved: the sparse form or base64 of the bytes (see above), a plain array (saved before), or already packed. */
 export type SavedCounts = string | ArrayLike<number>
 
 /**
@@ -61,7 +127,8 @@ export type SavedCounts = string | ArrayLike<number>
 function packed<T extends Uint16Counts | Uint32Counts>(Kind: CountsKind<T>, saved: SavedCounts | undefined, length: number): T {
   if (saved instanceof Kind) return saved
   const out = new Kind(...carve(length, Kind.BYTES_PER_ELEMENT))
-  if (typeof saved === 'string') {
+  if (typeof saved === 'string' && saved.startsWith(SPARSE)) readSparse(out, saved)
+  else if (typeof saved === 'string') {
     // Decoded straight into the carved bytes (no intermediate buffer); a string longer than the
     // counts stops at their end. A truncated string's last partial value is cleared again: whole
     // values only.

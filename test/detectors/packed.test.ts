@@ -2,19 +2,41 @@ import { describe, expect, it } from 'vitest'
 import { uint16Counts, uint32Counts, withPlainArrays } from '../../detectors/packed.ts'
 
 describe('packed counts', () => {
-  it('are saved as the base64 of their bytes and revive from it, to the same values', () => {
+  const bytesOf = (a: Uint16Array | Uint32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')
+
+  it('are saved sparse when mostly zero, shorter than their bytes, and revive to the same values', () => {
     const counts = uint32Counts(undefined, 168)
     counts[0] = 1
     counts[5] = 4_000_000_000
     counts[167] = 7
     const saved = JSON.parse(JSON.stringify({ hours: counts }))
-    expect(typeof saved.hours).toBe('string')
-    expect(saved.hours).toBe(Buffer.from(counts.buffer, counts.byteOffset, counts.byteLength).toString('base64'))
+    expect(saved.hours).toMatch(/^~168:/)
+    expect(saved.hours.length).toBeLessThan(bytesOf(counts).length / 4)
     const revived = uint32Counts(saved.hours, 168)
     expect(Array.from(revived)).toEqual(Array.from(counts))
     // A view of its own, not of the saved or the original bytes.
     revived[1] = 9
     expect(counts[1]).toBe(0)
+  })
+
+  it('are saved as the base64 of their bytes when dense, and revive from it', () => {
+    const counts = uint16Counts(Array.from({ length: 168 }, (_, i) => i + 1), 168)
+    const saved = JSON.parse(JSON.stringify(counts)) as string
+    expect(saved).toBe(bytesOf(counts))
+    expect(Array.from(uint16Counts(saved, 168))).toEqual(Array.from(counts))
+  })
+
+  it('revive from a sparse form of another length, a truncated one, or a malformed one', () => {
+    const ten = uint16Counts([0, 5, 0, 0, 0, 0, 0, 0, 0, 9], 10)
+    const saved = JSON.parse(JSON.stringify(ten)) as string
+    expect(saved).toMatch(/^~10:/)
+    expect(Array.from(uint16Counts(saved, 4))).toEqual([0, 5, 0, 0])
+    expect(Array.from(uint16Counts(saved, 12))).toEqual([0, 5, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0])
+    // Bitmap (2 bytes) and the first value (2 bytes) only: the second value is missing, not garbage.
+    const body = Buffer.from(saved.slice('~10:'.length), 'base64')
+    const cut = `~10:${body.subarray(0, 4).toString('base64')}`
+    expect(Array.from(uint16Counts(cut, 10))).toEqual([0, 5, 0, 0, 0, 0, 0, 0, 0, 0])
+    expect(Array.from(uint16Counts('~x:AAAA', 3))).toEqual([0, 0, 0])
   })
 
   it('revive from the plain arrays saved before, and from either form of another length', () => {
