@@ -241,6 +241,24 @@ export class CountTable {
 const add = (a: number, b: number) => a + b
 
 /**
+ * A table that only some states use (a blueprint-only table in an agent's own state, a table most
+ * agents never fill), from its JSON: absent while empty, so that a million agents do not each
+ * carry empty tables. Users create it on first write (`state.t ??= new CountTable()`).
+ */
+export function optionalTable(saved: unknown): CountTable | undefined {
+  const table = CountTable.from(saved)
+  return table.size > 0 ? table : undefined
+}
+
+/** Fold `from` into `into` as CountTable.merge does, where either may be absent; returns the result. */
+export function mergeOptional(into: CountTable | undefined, from: CountTable | undefined, capacity: number, combine?: (a: number, b: number) => number): CountTable | undefined {
+  if (!from || from.size === 0) return into
+  const out = into ?? new CountTable()
+  out.merge(from, capacity, combine)
+  return out
+}
+
+/**
  * The string table's copy of `key`. A key learned from an event is a fresh string of that event;
  * kept as it is, every agent that learned it would hold its own copy (about 50 bytes each for a
  * resource name), while property names (and keys restored from JSON, which are property names

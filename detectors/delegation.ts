@@ -18,7 +18,7 @@
  * sub-agents carry a blueprint; a chain that crosses blueprints restarts its depth count.
  */
 import { z } from 'zod'
-import { CountTable } from './bounded.ts'
+import { CountTable, mergeOptional, optionalTable } from './bounded.ts'
 import { fromDoublings, mergeTally, othersNow, peerDiscount, round, tallyAgentIn } from './scoring.ts'
 import { MINUTE } from './time.ts'
 import { SENSITIVITY_WEIGHT, clamp01, type Detector, type Finding } from './types.ts'
@@ -74,16 +74,16 @@ interface State {
   probeWin: [number, number]
   /** Own: most denied or admin operations in one closed window, decaying slowly. */
   usualMaxProbes: number
-  /** Blueprint: [start of the open window, distinct agents probing in it]. */
-  probingNow: [number, number]
+  /** Blueprint: [start of the open window, distinct agents probing in it]. Absent before the first. */
+  probingNow?: [number, number]
   /** Own: window in which this agent was last tallied in probingNow. */
   probeCounted: number
-  /** Blueprint: parentId -> [new sub-agents in the parent's open window, window start, last spawn ts]. */
-  spawns: CountTable
+  /** Blueprint: parentId -> [new sub-agents in the parent's open window, window start, last spawn ts]. Absent while empty. */
+  spawns?: CountTable
   /** Blueprint: most new sub-agents of one parent in one closed window, decaying slowly. */
   usualMaxSpawns: number
-  /** Blueprint: sub-agent id -> [depth, firstSeen, lastSeen]. */
-  depth: CountTable
+  /** Blueprint: sub-agent id -> [depth, firstSeen, lastSeen]. Absent while empty. */
+  depth?: CountTable
   /** Blueprint: deepest sub-agent learned. */
   maxDepthSeen: number
   /**
@@ -136,13 +136,13 @@ export const delegation: Detector<Cfg, State> = {
   config: Config,
   init: () => ({
     users: new CountTable(), n: 0, attended: 0, newUsers: 0,
-    probeWin: [-1, 0], usualMaxProbes: 0, probingNow: [-1, 0], probeCounted: -1,
-    spawns: new CountTable(), usualMaxSpawns: 0, depth: new CountTable(), maxDepthSeen: 0,
+    probeWin: [-1, 0], usualMaxProbes: 0, probeCounted: -1,
+    usualMaxSpawns: 0, maxDepthSeen: 0,
   }),
   revive: (s) => {
     s.users = CountTable.from(s.users)
-    s.spawns = CountTable.from(s.spawns)
-    s.depth = CountTable.from(s.depth)
+    s.spawns = optionalTable(s.spawns)
+    s.depth = optionalTable(s.depth)
     return s
   },
 
@@ -195,8 +195,9 @@ export const delegation: Detector<Cfg, State> = {
     const parentId = e.agent.parentId
     if (parentId && own.n === 0 && peers) {
       const start = windowStart(e.ts, windowMs)
-      const slot = peers.spawns.slotOf(parentId)
-      const spawned = (slot >= 0 && peers.spawns.firstAt(slot) === start ? peers.spawns.countAt(slot) : 0) + 1
+      const spawns = peers.spawns
+      const slot = spawns ? spawns.slotOf(parentId) : -1
+      const spawned = (slot >= 0 && spawns!.firstAt(slot) === start ? spawns!.countAt(slot) : 0) + 1
       const threshold = Math.max(cfg.minSpawnBurst, Math.ceil(cfg.burstFactor * peers.usualMaxSpawns))
       const s = burstScore(spawned, threshold)
       if (s > 0)
@@ -207,7 +208,7 @@ export const delegation: Detector<Cfg, State> = {
           reason: `${parentId} started ${spawned} new sub-agents within ${cfg.windowMinutes} minutes; the blueprint's usual worst is ${round(peers.usualMaxSpawns, 1)}`,
           evidence: { parentId, newSubAgentsInWindow: spawned, windowMinutes: cfg.windowMinutes, burstThreshold: threshold, usualMaxSpawns: round(peers.usualMaxSpawns, 2), ...peerEvidence },
         })
-      const depth = peers.depth.count(parentId) + 1
+      const depth = (peers.depth?.count(parentId) ?? 0) + 1
       const limit = Math.max(cfg.maxDepth, peers.maxDepthSeen)
       if (depth > limit)
         findings.push({
@@ -281,19 +282,21 @@ export const delegation: Detector<Cfg, State> = {
     if (parentId && own.n === 0 && peers.length > 0) {
       const start = windowStart(e.ts, windowMs)
       // The parent's depth as the view knows it: the parent may be another partition's agent.
-      const depth = peers[0]!.depth.count(parentId) + 1
+      const depth = (peers[0]!.depth?.count(parentId) ?? 0) + 1
       for (const p of peers) {
         // Each state keeps the parent's spawn window on its own clock, so that windows merge by adding.
         // A parent's entry: [new sub-agents in its open window, window start, last spawn ts].
-        let slot = p.spawns.slotOf(parentId)
-        if (slot < 0) slot = p.spawns.bump(parentId, start, cfg.peerCapacity)
-        else if (start > p.spawns.firstAt(slot)) {
-          p.usualMaxSpawns = Math.max(p.spawns.countAt(slot), p.usualMaxSpawns * MAX_DECAY)
-          p.spawns.setCountAt(slot, 1)
-          p.spawns.setFirstAt(slot, start)
-        } else if (start === p.spawns.firstAt(slot)) p.spawns.setCountAt(slot, p.spawns.countAt(slot) + 1)
-        p.spawns.setLastAt(slot, e.ts)
-        p.depth.setCountAt(p.depth.bump(e.agent.id, e.ts, cfg.subAgentCapacity), depth)
+        const spawns = (p.spawns ??= new CountTable())
+        let slot = spawns.slotOf(parentId)
+        if (slot < 0) slot = spawns.bump(parentId, start, cfg.peerCapacity)
+        else if (start > spawns.firstAt(slot)) {
+          p.usualMaxSpawns = Math.max(spawns.countAt(slot), p.usualMaxSpawns * MAX_DECAY)
+          spawns.setCountAt(slot, 1)
+          spawns.setFirstAt(slot, start)
+        } else if (start === spawns.firstAt(slot)) spawns.setCountAt(slot, spawns.countAt(slot) + 1)
+        spawns.setLastAt(slot, e.ts)
+        const depths = (p.depth ??= new CountTable())
+        depths.setCountAt(depths.bump(e.agent.id, e.ts, cfg.subAgentCapacity), depth)
         p.maxDepthSeen = Math.max(p.maxDepthSeen, depth)
       }
     }
@@ -320,39 +323,42 @@ export const delegation: Detector<Cfg, State> = {
     into.attended += from.attended
     // Each partial counted a user as new when the view did not know them, so these add up to the view's.
     into.newUsers += from.newUsers
-    mergeTally(into.probingNow, from.probingNow)
+    into.probingNow = mergeTally(into.probingNow, from.probingNow)
     // A parent's sub-agents may sit in several partitions: spawns in the same window add; of two
     // different windows the newer is the open one and the older is over. The worst closed window is
     // approximated by the larger of the two states' (and the window closed here): the view closes
     // windows holding the spawns of every partition, so the merge can be lower than the view's.
     let usual = Math.max(into.usualMaxSpawns, from.usualMaxSpawns)
-    const [mine, theirs] = [into.spawns, from.spawns]
-    for (let j = 0; j < theirs.size; j++) {
-      const spawned = theirs.countAt(j)
-      const start = theirs.firstAt(j)
-      const last = theirs.lastAt(j)
-      const i = mine.slotOf(theirs.keyAt(j))
-      if (i < 0) {
-        // Capacity is enforced by the trim below, once over the union.
-        const slot = mine.bump(theirs.keyAt(j), start, Infinity)
-        mine.setCountAt(slot, spawned)
-        mine.setLastAt(slot, last)
-        continue
+    const theirs = from.spawns
+    if (theirs && theirs.size > 0) {
+      const mine = (into.spawns ??= new CountTable())
+      for (let j = 0; j < theirs.size; j++) {
+        const spawned = theirs.countAt(j)
+        const start = theirs.firstAt(j)
+        const last = theirs.lastAt(j)
+        const i = mine.slotOf(theirs.keyAt(j))
+        if (i < 0) {
+          // Capacity is enforced by the trim below, once over the union.
+          const slot = mine.bump(theirs.keyAt(j), start, Infinity)
+          mine.setCountAt(slot, spawned)
+          mine.setLastAt(slot, last)
+          continue
+        }
+        if (start === mine.firstAt(i)) mine.setCountAt(i, mine.countAt(i) + spawned)
+        else if (start > mine.firstAt(i)) {
+          usual = Math.max(usual, mine.countAt(i))
+          mine.setCountAt(i, spawned)
+          mine.setFirstAt(i, start)
+        } else usual = Math.max(usual, spawned)
+        mine.setLastAt(i, Math.max(mine.lastAt(i), last))
       }
-      if (start === mine.firstAt(i)) mine.setCountAt(i, mine.countAt(i) + spawned)
-      else if (start > mine.firstAt(i)) {
-        usual = Math.max(usual, mine.countAt(i))
-        mine.setCountAt(i, spawned)
-        mine.setFirstAt(i, start)
-      } else usual = Math.max(usual, spawned)
-      mine.setLastAt(i, Math.max(mine.lastAt(i), last))
+      mine.trim(cfg.peerCapacity)
     }
     into.usualMaxSpawns = usual
-    mine.trim(cfg.peerCapacity)
     // Sub-agent ids are disjoint across partitions; a depth is a level, not a count, so the deeper wins.
-    into.depth.merge(from.depth, cfg.subAgentCapacity, Math.max)
+    into.depth = mergeOptional(into.depth, from.depth, cfg.subAgentCapacity, Math.max)
     into.maxDepthSeen = Math.max(into.maxDepthSeen, from.maxDepthSeen)
   },
 }
 
-const probingNowOf = (s: State) => s.probingNow
+const probingNowOf = (s: State) => (s.probingNow ??= [-1, 0])

@@ -12,7 +12,7 @@
  * its full weight, whatever the rate.
  */
 import { z } from 'zod'
-import { CountTable } from './bounded.ts'
+import { CountTable, mergeOptional, optionalTable } from './bounded.ts'
 import { OPERATION_RISK, peerDiscount, round } from './scoring.ts'
 import { WEEK } from './time.ts'
 import { clamp01, type Detector } from './types.ts'
@@ -38,9 +38,9 @@ interface State {
   res: CountTable
   /** tool calls learned */
   n: number
-  /** peer state only: resource -> [distinct agents that use it, firstSeen, lastSeen] */
-  adopters: CountTable
-  /** own state only: namespace -> [distinct learned resources in it, firstSeen, lastSeen] */
+  /** peer state only: resource -> [distinct agents that use it, firstSeen, lastSeen]. Absent while empty. */
+  adopters?: CountTable
+  /** own state only: namespace -> [distinct learned resources in it, firstSeen, lastSeen]. Absent while empty. */
   ns?: CountTable
   /**
    * peer state only: [first learned event time, first touches of a restricted resource other peers
@@ -87,11 +87,11 @@ export const resourceNovelty: Detector<Cfg, State> = {
   family: 'novelty',
   description: 'First-seen and rare resources, weighted by sensitivity, against the agent and its blueprint peers.',
   config: Config,
-  init: () => ({ res: new CountTable(), n: 0, adopters: new CountTable(), ns: new CountTable() }),
+  init: () => ({ res: new CountTable(), n: 0 }),
   revive: (s) => {
     s.res = CountTable.from(s.res)
-    s.adopters = CountTable.from(s.adopters)
-    if (s.ns !== undefined) s.ns = CountTable.from(s.ns)
+    s.adopters = optionalTable(s.adopters)
+    s.ns = optionalTable(s.ns)
     return s
   },
 
@@ -100,7 +100,7 @@ export const resourceNovelty: Detector<Cfg, State> = {
     const sensitivity = e.sensitivity ?? 'internal'
     const base = clamp01(FIRST_TOUCH[sensitivity] + OPERATION_BONUS * Math.max(0, OPERATION_RISK[e.operation] - 0.5) * 2)
     const peerReady = peers !== undefined && ctx.peerAgents >= cfg.minPeerAgents
-    const peerUsers = peerReady ? peers.adopters.count(e.resource) : 0
+    const peerUsers = peerReady ? (peers.adopters?.count(e.resource) ?? 0) : 0
     const adoption = peerReady ? Math.min(1, peerUsers / ctx.peerAgents) : 0
     const quiet = sensitivity === 'restricted' ? cfg.restrictedAdoptionQuiet : cfg.peerAdoptionQuiet
     const discount = peerReady ? peerDiscount(adoption, quiet) : 1
@@ -170,7 +170,7 @@ export const resourceNovelty: Detector<Cfg, State> = {
     if (e.kind !== 'tool_call') return
     const isNewForAgent = own.res.count(e.resource) === 0
     // An established agent starting on a restricted resource its peers (the view) already use.
-    const joining = isNewForAgent && e.sensitivity === 'restricted' && own.n + 1 > cfg.minOwnEvents && peers.length > 0 && peers[0]!.adopters.count(e.resource) > 0
+    const joining = isNewForAgent && e.sensitivity === 'restricted' && own.n + 1 > cfg.minOwnEvents && peers.length > 0 && (peers[0]!.adopters?.count(e.resource) ?? 0) > 0
     own.res.bump(e.resource, e.ts, cfg.capacity)
     const namespace = isNewForAgent ? namespaceOf(e.resource) : undefined
     if (namespace) (own.ns ??= new CountTable()).bump(namespace, e.ts, cfg.capacity)
@@ -180,7 +180,7 @@ export const resourceNovelty: Detector<Cfg, State> = {
       if (joining) joins[1] += 1
       p.res.bump(e.resource, e.ts, cfg.peerCapacity)
       p.n += 1
-      if (isNewForAgent) p.adopters.bump(e.resource, e.ts, cfg.peerCapacity)
+      if (isNewForAgent) (p.adopters ??= new CountTable()).bump(e.resource, e.ts, cfg.peerCapacity)
     }
   },
 
@@ -188,7 +188,7 @@ export const resourceNovelty: Detector<Cfg, State> = {
     into.res.merge(from.res, cfg.peerCapacity)
     into.n += from.n
     // Distinct agents per resource add: the two states learned from different agents.
-    into.adopters.merge(from.adopters, cfg.peerCapacity)
+    into.adopters = mergeOptional(into.adopters, from.adopters, cfg.peerCapacity)
     if (from.joins) {
       // The rate is measured from the first event either learned, over the joins of both.
       if (!into.joins) into.joins = [from.joins[0], from.joins[1]]

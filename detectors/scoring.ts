@@ -85,18 +85,22 @@ export function tallyAgentIn<S>(peers: readonly S[], tallyOf: (s: S) => [number,
 /**
  * Fold the tally `from` into `into`, both `[windowStart, agents]` of disjoint agents: in the same
  * window the agents add; otherwise the newer window is the one open now and the older is over.
+ * Either may be absent (a state that never tallied anyone); returns the merged tally.
  */
-export function mergeTally(into: [number, number], from: readonly [number, number]): void {
+export function mergeTally(into: [number, number] | undefined, from: readonly [number, number] | undefined): [number, number] | undefined {
+  if (!from) return into
+  if (!into) return [from[0], from[1]]
   if (from[0] > into[0]) {
     into[0] = from[0]
     into[1] = from[1]
   } else if (from[0] === into[0]) into[1] += from[1]
+  return into
 }
 
-/** Other agents (not this one) tallied in the window containing `ts`. */
-export function othersNow(peer: [number, number], ownMark: number, ts: number, windowMs: number): number {
+/** Other agents (not this one) tallied in the window containing `ts`; 0 without a tally. */
+export function othersNow(peer: readonly [number, number] | undefined, ownMark: number, ts: number, windowMs: number): number {
   const start = Math.floor(ts / windowMs) * windowMs
-  if (peer[0] !== start) return 0
+  if (!peer || peer[0] !== start) return 0
   return Math.max(0, peer[1] - (ownMark === start ? 1 : 0))
 }
 

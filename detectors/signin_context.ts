@@ -5,7 +5,7 @@
  * when the peers are failing at the same time (an identity-provider outage, a rotated secret).
  */
 import { z } from 'zod'
-import { CountTable } from './bounded.ts'
+import { CountTable, mergeOptional, optionalTable } from './bounded.ts'
 import { anyOf, fromDoublings, mergeTally, othersNow, peerDiscount, round, tallyAgentIn } from './scoring.ts'
 import { MINUTE } from './time.ts'
 import { type Detector } from './types.ts'
@@ -34,14 +34,14 @@ interface State {
   seen: CountTable
   /** Sign-ins learned. */
   n: number
-  /** Blueprint only: attribute -> [distinct agents that used it, firstSeen, lastSeen] */
-  adopters: CountTable
+  /** Blueprint only: attribute -> [distinct agents that used it, firstSeen, lastSeen]. Absent while empty. */
+  adopters?: CountTable
   /** Own only: [start of the open failure window, failures in it]. */
   failWin: [number, number]
   /** Own only: most failures in one closed window, decaying slowly so one old burst is forgotten. */
   usualMaxFailures: number
-  /** Blueprint only: [start of the open window, distinct agents with failures in it]. */
-  failingNow: [number, number]
+  /** Blueprint only: [start of the open window, distinct agents with failures in it]. Absent before the first. */
+  failingNow?: [number, number]
   /** Own only: window in which this agent was last tallied in the blueprint's failingNow. */
   failCounted: number
 }
@@ -63,10 +63,10 @@ export const signinContext: Detector<Cfg, State> = {
   family: 'signin',
   description: 'Sign-ins from unfamiliar networks or with unfamiliar credentials, and bursts of failed sign-ins.',
   config: Config,
-  init: () => ({ seen: new CountTable(), n: 0, adopters: new CountTable(), failWin: [-1, 0], usualMaxFailures: 0, failingNow: [-1, 0], failCounted: -1 }),
+  init: () => ({ seen: new CountTable(), n: 0, failWin: [-1, 0], usualMaxFailures: 0, failCounted: -1 }),
   revive: (s) => {
     s.seen = CountTable.from(s.seen)
-    s.adopters = CountTable.from(s.adopters)
+    s.adopters = optionalTable(s.adopters)
     return s
   },
 
@@ -84,7 +84,7 @@ export const signinContext: Detector<Cfg, State> = {
       for (const [attr, value] of attributesOf(e)) {
         const key = `${attr}:${value}`
         if (own.seen.count(key) > 0) continue
-        const peerUsers = peerReady ? peers.adopters.count(key) : 0
+        const peerUsers = peerReady ? (peers.adopters?.count(key) ?? 0) : 0
         const s = weights[attr] * (peerReady ? peerDiscount(Math.min(1, peerUsers / ctx.peerAgents), cfg.peerAdoptionQuiet) : 1)
         if (s <= 0) continue
         parts.push(s)
@@ -141,7 +141,7 @@ export const signinContext: Detector<Cfg, State> = {
       own.seen.bump(key, e.ts, cfg.capacity)
       for (const p of peers) {
         p.seen.bump(key, e.ts, cfg.peerCapacity)
-        if (isNewForAgent) p.adopters.bump(key, e.ts, cfg.peerCapacity)
+        if (isNewForAgent) (p.adopters ??= new CountTable()).bump(key, e.ts, cfg.peerCapacity)
       }
     }
     own.n += 1
@@ -162,9 +162,9 @@ export const signinContext: Detector<Cfg, State> = {
     // failWin, usualMaxFailures and failCounted are the agent's own.
     into.seen.merge(from.seen, cfg.peerCapacity)
     into.n += from.n
-    into.adopters.merge(from.adopters, cfg.peerCapacity)
-    mergeTally(into.failingNow, from.failingNow)
+    into.adopters = mergeOptional(into.adopters, from.adopters, cfg.peerCapacity)
+    into.failingNow = mergeTally(into.failingNow, from.failingNow)
   },
 }
 
-const failingNowOf = (s: State) => s.failingNow
+const failingNowOf = (s: State) => (s.failingNow ??= [-1, 0])

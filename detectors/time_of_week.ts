@@ -40,8 +40,8 @@ interface State {
    * the first such agent, so that agents' own states do not carry 168 zeros; absent means all zeros.
    */
   hourAgents?: number[]
-  /** Blueprint only: [start of the open hour, distinct agents active in it]. */
-  now: [number, number]
+  /** Blueprint only: [start of the open hour, distinct agents active in it]. Absent before the first. */
+  now?: [number, number]
   /** Own only: start of the hour in which this agent was last tallied in the blueprint's `now`. */
   counted: number
 }
@@ -62,7 +62,7 @@ export const timeOfWeek: Detector<Cfg, State> = {
   family: 'timing',
   description: 'Activity in an hour of the week where the agent, and its peers, are normally silent.',
   config: Config,
-  init: () => ({ hours: uint32Counts(undefined, SLOTS), n: 0, firstTs: -1, now: [-1, 0], counted: -1 }),
+  init: () => ({ hours: uint32Counts(undefined, SLOTS), n: 0, firstTs: -1, counted: -1 }),
   revive: (s) => {
     s.hours = uint32Counts(s.hours, SLOTS)
     return s
@@ -139,8 +139,8 @@ export const timeOfWeek: Detector<Cfg, State> = {
       if (!into.hourAgents) into.hourAgents = from.hourAgents.slice()
       else addCounts(into.hourAgents, from.hourAgents)
     }
-    mergeTally(into.now, from.now)
+    into.now = mergeTally(into.now, from.now)
   },
 }
 
-const nowOf = (s: State) => s.now
+const nowOf = (s: State) => (s.now ??= [-1, 0])

@@ -5,7 +5,7 @@
  * not an anomaly. A brand-new agent is judged against its peers from its first event.
  */
 import { z } from 'zod'
-import { CountTable } from './bounded.ts'
+import { CountTable, mergeOptional, optionalTable } from './bounded.ts'
 import { OPERATION_RISK, peerDiscount, round } from './scoring.ts'
 import { SENSITIVITY_WEIGHT, clamp01, type Detector } from './types.ts'
 
@@ -30,17 +30,17 @@ interface State {
   ops: CountTable
   /** tool calls learned */
   n: number
-  /** peer state only: tool -> [distinct agents that use it, firstSeen, lastSeen] */
-  toolAdopters: CountTable
-  /** peer state only: operation -> [distinct agents that used it, firstSeen, lastSeen] */
-  opAdopters: CountTable
+  /** peer state only: tool -> [distinct agents that use it, firstSeen, lastSeen]. Absent while empty. */
+  toolAdopters?: CountTable
+  /** peer state only: operation -> [distinct agents that used it, firstSeen, lastSeen]. Absent while empty. */
+  opAdopters?: CountTable
 }
 
 const PRIVILEGED = new Set(['delete', 'admin'])
 
 /** Fraction of the established peers that use `key`; 0 while the peers are not to be trusted. */
-function adoptionOf(peerReady: boolean, table: CountTable, key: string, peerAgents: number): number {
-  return peerReady ? Math.min(1, table.count(key) / peerAgents) : 0
+function adoptionOf(peerReady: boolean, table: CountTable | undefined, key: string, peerAgents: number): number {
+  return peerReady && table ? Math.min(1, table.count(key) / peerAgents) : 0
 }
 
 export const toolNovelty: Detector<Cfg, State> = {
@@ -48,12 +48,12 @@ export const toolNovelty: Detector<Cfg, State> = {
   family: 'novelty',
   description: 'First-seen and rare tools, and first delete or admin operations, against the agent and its blueprint peers.',
   config: Config,
-  init: () => ({ tools: new CountTable(), ops: new CountTable(), n: 0, toolAdopters: new CountTable(), opAdopters: new CountTable() }),
+  init: () => ({ tools: new CountTable(), ops: new CountTable(), n: 0 }),
   revive: (s) => {
     s.tools = CountTable.from(s.tools)
     s.ops = CountTable.from(s.ops)
-    s.toolAdopters = CountTable.from(s.toolAdopters)
-    s.opAdopters = CountTable.from(s.opAdopters)
+    s.toolAdopters = optionalTable(s.toolAdopters)
+    s.opAdopters = optionalTable(s.opAdopters)
     return s
   },
 
@@ -89,14 +89,14 @@ export const toolNovelty: Detector<Cfg, State> = {
     const score = round(Math.max(toolScore, opScore))
     if (score <= 0) return undefined
     const peerEvidence = peerReady
-      ? { peerAgents: ctx.peerAgents, peerAgentsUsingTool: peers.toolAdopters.count(e.tool), peerAgentsUsingOperation: peers.opAdopters.count(e.operation) }
+      ? { peerAgents: ctx.peerAgents, peerAgentsUsingTool: peers.toolAdopters?.count(e.tool) ?? 0, peerAgentsUsingOperation: peers.opAdopters?.count(e.operation) ?? 0 }
       : {}
     const who = ownReady ? `in ${own.n} tool calls` : `(new agent, ${own.n} tool calls so far)`
     const reason =
       opScore >= toolScore
-        ? `first ${e.operation} operation by this agent ${who}, via ${e.tool} on ${sensitivity} ${e.resource}` + (peerReady ? `; ${peers.opAdopters.count(e.operation)} of ${ctx.peerAgents} peers ever did one` : '')
+        ? `first ${e.operation} operation by this agent ${who}, via ${e.tool} on ${sensitivity} ${e.resource}` + (peerReady ? `; ${peers.opAdopters?.count(e.operation) ?? 0} of ${ctx.peerAgents} peers ever did one` : '')
         : toolObservation === 'first_seen'
-          ? `first use of tool ${e.tool} ${who}` + (peerReady ? `; ${peers.toolAdopters.count(e.tool)} of ${ctx.peerAgents} peers use it` : '')
+          ? `first use of tool ${e.tool} ${who}` + (peerReady ? `; ${peers.toolAdopters?.count(e.tool) ?? 0} of ${ctx.peerAgents} peers use it` : '')
           : `tool ${e.tool} is rare for this agent: ${toolSeen} of ${own.n} calls`
     return {
       score,
@@ -127,8 +127,8 @@ export const toolNovelty: Detector<Cfg, State> = {
       p.tools.bump(e.tool, e.ts, cfg.peerCapacity)
       p.ops.bump(e.operation, e.ts, 8)
       p.n += 1
-      if (newTool) p.toolAdopters.bump(e.tool, e.ts, cfg.peerCapacity)
-      if (newOp) p.opAdopters.bump(e.operation, e.ts, 8)
+      if (newTool) (p.toolAdopters ??= new CountTable()).bump(e.tool, e.ts, cfg.peerCapacity)
+      if (newOp) (p.opAdopters ??= new CountTable()).bump(e.operation, e.ts, 8)
     }
   },
 
@@ -137,7 +137,7 @@ export const toolNovelty: Detector<Cfg, State> = {
     // Five operations at most: the 8 of learn never evicts.
     into.ops.merge(from.ops, 8)
     into.n += from.n
-    into.toolAdopters.merge(from.toolAdopters, cfg.peerCapacity)
-    into.opAdopters.merge(from.opAdopters, 8)
+    into.toolAdopters = mergeOptional(into.toolAdopters, from.toolAdopters, cfg.peerCapacity)
+    into.opAdopters = mergeOptional(into.opAdopters, from.opAdopters, 8)
   },
 }

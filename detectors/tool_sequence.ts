@@ -6,7 +6,7 @@
  * discounted when peers of the blueprint routinely take the same step.
  */
 import { z } from 'zod'
-import { CountTable } from './bounded.ts'
+import { CountTable, mergeOptional, optionalTable } from './bounded.ts'
 import { OPERATION_RISK, peerDiscount, round } from './scoring.ts'
 import { MINUTE } from './time.ts'
 import { SENSITIVITY_WEIGHT, clamp01, type Detector } from './types.ts'
@@ -37,8 +37,8 @@ interface State {
   from: CountTable
   /** Transitions learned. */
   n: number
-  /** Blueprint only: "from -> to" -> [distinct agents that took it, firstSeen, lastSeen] */
-  adopters: CountTable
+  /** Blueprint only: "from -> to" -> [distinct agents that took it, firstSeen, lastSeen]. Absent while empty. */
+  adopters?: CountTable
 }
 
 /** The last key built: score and learn of one event ask for the same one. */
@@ -68,11 +68,11 @@ export const toolSequence: Detector<Cfg, State> = {
   family: 'novelty',
   description: 'Tool-to-tool transitions the agent, and its peers, have never taken.',
   config: Config,
-  init: () => ({ last: null, trans: new CountTable(), from: new CountTable(), n: 0, adopters: new CountTable() }),
+  init: () => ({ last: null, trans: new CountTable(), from: new CountTable(), n: 0 }),
   revive: (s) => {
     s.trans = CountTable.from(s.trans)
     s.from = CountTable.from(s.from)
-    s.adopters = CountTable.from(s.adopters)
+    s.adopters = optionalTable(s.adopters)
     return s
   },
 
@@ -99,7 +99,7 @@ export const toolSequence: Detector<Cfg, State> = {
     const sensitivity = e.sensitivity ?? 'internal'
     const outbound = (e.operation === 'write' || e.operation === 'execute') && /^https?:\/\//i.test(e.resource)
     const base = cfg.baseScore + cfg.operationWeight * OPERATION_RISK[e.operation] + cfg.sensitivityWeight * SENSITIVITY_WEIGHT[sensitivity] + (outbound ? cfg.outboundWeight : 0)
-    const peerUsers = peerReady ? peers.adopters.count(key) : 0
+    const peerUsers = peerReady ? (peers.adopters?.count(key) ?? 0) : 0
     const discount = peerReady ? peerDiscount(Math.min(1, peerUsers / ctx.peerAgents), cfg.peerAdoptionQuiet) : 1
     const score = round(clamp01(base * novelty * discount))
     if (score <= 0) return undefined
@@ -145,7 +145,7 @@ export const toolSequence: Detector<Cfg, State> = {
         p.trans.bump(key, e.ts, cfg.peerCapacity)
         p.from.bump(from, e.ts, cfg.peerCapacity)
         p.n += 1
-        if (isNewForAgent) p.adopters.bump(key, e.ts, cfg.peerCapacity)
+        if (isNewForAgent) (p.adopters ??= new CountTable()).bump(key, e.ts, cfg.peerCapacity)
       }
     }
     const last = own.last
@@ -167,6 +167,6 @@ export const toolSequence: Detector<Cfg, State> = {
     into.trans.merge(from.trans, cfg.peerCapacity)
     into.from.merge(from.from, cfg.peerCapacity)
     into.n += from.n
-    into.adopters.merge(from.adopters, cfg.peerCapacity)
+    into.adopters = mergeOptional(into.adopters, from.adopters, cfg.peerCapacity)
   },
 }

@@ -67,8 +67,8 @@ interface State {
   winAgents: number
   /** Own only: epoch hour in which this agent was last counted in the blueprint's winAgents. */
   countedHour: number
-  /** Blueprint only: agent id -> how far that agent is above its own rhythm in the open hour, doublings. Emptied every hour. */
-  excessNow: Record<string, number>
+  /** Blueprint only: agent id -> how far that agent is above its own rhythm in the open hour, doublings. Emptied every hour; absent while empty. */
+  excessNow?: Record<string, number>
   /**
    * 168 x 3 moving averages of log2(1 + volume per hour) (per active agent for the blueprint), in
    * 1/SLOT_UNIT doublings: 2 bytes a value instead of 8 (see slotAt). States saved before kept them
@@ -188,10 +188,11 @@ function rollTo(s: State, hour: number, cfg: Cfg, perAgent: boolean): void {
   }
   medians.delete(s)
   s.hour = hour
-  s.win = zeros(M)
-  s.mix = [0, 0]
+  // Reset in place: a new array per agent and hour was garbage for the collector to sweep.
+  s.win.fill(0)
+  s.mix.fill(0)
   s.winAgents = 0
-  s.excessNow = {}
+  if (s.excessNow !== undefined) s.excessNow = undefined
 }
 
 /**
@@ -302,6 +303,7 @@ function usualExcess(h: Uint32Counts): number {
 
 /** Median excess (doublings) of the other agents active in the open hour, weighted down below quorum. */
 function fleetExcessOf(peers: State, agentId: string, cfg: Cfg): { excess: number; others: number } {
+  if (peers.excessNow === undefined) return { excess: 0, others: 0 }
   const sorted = sortedValues(peers.excessNow)
   if (sorted !== undefined) {
     // The others' values are all values but one occurrence of this agent's own.
@@ -334,7 +336,6 @@ export const volume: Detector<Cfg, State> = {
     mix: [0, 0],
     winAgents: 0,
     countedHour: -1,
-    excessNow: {},
     slotsQ: uint16Counts(undefined, SLOTS * M),
     slotHours: uint16Counts(undefined, SLOTS),
     excess: uint32Counts(undefined, RESIDUAL_BUCKETS),
@@ -514,7 +515,8 @@ export const volume: Detector<Cfg, State> = {
           p.winAgents += 1
           own.countedHour = hour
         }
-        if (ownNumber(p.excessNow, e.agent.id) !== undefined || excessCount(p.excessNow) < cfg.fleetCapacity) setExcess(p.excessNow, e.agent.id, excess)
+        const excessNow = (p.excessNow ??= {})
+        if (ownNumber(excessNow, e.agent.id) !== undefined || excessCount(excessNow) < cfg.fleetCapacity) setExcess(excessNow, e.agent.id, excess)
       }
       p.calls += 1
       noteSize(p.sizes, e.tool, e.records, e.bytes, cfg.peerSizeCapacity)
@@ -555,7 +557,7 @@ export const volume: Detector<Cfg, State> = {
       into.winAgents += from.winAgents
       const excessNow: Record<string, number> = {}
       let n = 0
-      for (const table of [into.excessNow, from.excessNow]) {
+      for (const table of [into.excessNow ?? {}, from.excessNow ?? {}]) {
         for (const id of Object.keys(table)) {
           if (n >= cfg.fleetCapacity) break
           if (Object.hasOwn(excessNow, id)) continue
@@ -563,7 +565,7 @@ export const volume: Detector<Cfg, State> = {
           n++
         }
       }
-      into.excessNow = excessNow
+      into.excessNow = n > 0 ? excessNow : undefined
     }
   },
 }
