@@ -243,7 +243,9 @@ const add = (a: number, b: number) => a + b
 /**
  * A table that only some states use (a blueprint-only table in an agent's own state, a table most
  * agents never fill), from its JSON: absent while empty, so that a million agents do not each
- * carry empty tables. Users create it on first write (`state.t ??= new CountTable()`).
+ * carry empty tables. Users create it on first write (`state.t ??= new CountTable()`). Revive a
+ * field only when the saved state has it: assigning an absent field adds a property to the parsed
+ * object, which then needs an out-of-object property store (~200 bytes an agent over its states).
  */
 export function optionalTable(saved: unknown): CountTable | undefined {
   const table = CountTable.from(saved)

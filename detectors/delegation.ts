@@ -141,8 +141,8 @@ export const delegation: Detector<Cfg, State> = {
   }),
   revive: (s) => {
     s.users = CountTable.from(s.users)
-    s.spawns = optionalTable(s.spawns)
-    s.depth = optionalTable(s.depth)
+    if (s.spawns !== undefined) s.spawns = optionalTable(s.spawns)
+    if (s.depth !== undefined) s.depth = optionalTable(s.depth)
     return s
   },
 

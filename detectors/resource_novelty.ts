@@ -90,8 +90,8 @@ export const resourceNovelty: Detector<Cfg, State> = {
   init: () => ({ res: new CountTable(), n: 0 }),
   revive: (s) => {
     s.res = CountTable.from(s.res)
-    s.adopters = optionalTable(s.adopters)
-    s.ns = optionalTable(s.ns)
+    if (s.adopters !== undefined) s.adopters = optionalTable(s.adopters)
+    if (s.ns !== undefined) s.ns = optionalTable(s.ns)
     return s
   },
 

@@ -66,7 +66,7 @@ export const signinContext: Detector<Cfg, State> = {
   init: () => ({ seen: new CountTable(), n: 0, failWin: [-1, 0], usualMaxFailures: 0, failCounted: -1 }),
   revive: (s) => {
     s.seen = CountTable.from(s.seen)
-    s.adopters = optionalTable(s.adopters)
+    if (s.adopters !== undefined) s.adopters = optionalTable(s.adopters)
     return s
   },
 

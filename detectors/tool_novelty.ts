@@ -52,8 +52,8 @@ export const toolNovelty: Detector<Cfg, State> = {
   revive: (s) => {
     s.tools = CountTable.from(s.tools)
     s.ops = CountTable.from(s.ops)
-    s.toolAdopters = optionalTable(s.toolAdopters)
-    s.opAdopters = optionalTable(s.opAdopters)
+    if (s.toolAdopters !== undefined) s.toolAdopters = optionalTable(s.toolAdopters)
+    if (s.opAdopters !== undefined) s.opAdopters = optionalTable(s.opAdopters)
     return s
   },
 

@@ -72,7 +72,7 @@ export const toolSequence: Detector<Cfg, State> = {
   revive: (s) => {
     s.trans = CountTable.from(s.trans)
     s.from = CountTable.from(s.from)
-    s.adopters = optionalTable(s.adopters)
+    if (s.adopters !== undefined) s.adopters = optionalTable(s.adopters)
     return s
   },
 
