@@ -6,9 +6,10 @@
  *
  * Most of an hour-of-week array is zeros (an agent's nights and weekends): about 70% of volume's
  * rhythm and time_of_week's hours, 90% of the excess histogram. So an array with zeros to spare is
- * saved sparse: `~`, its length, `:`, then the base64 of a bitmap of its nonzero elements followed by
- * those elements' bytes (`~168:...`); a dense array as the base64 of all its bytes. Either form, and the plain arrays saved
- * before, revive; `withPlainArrays` gives the readable form for people (the API).
+ * saved sparse: `~`, its length, `:`, then the base64 of a bitmap of its nonzero elements followed
+ * by those elements' bytes (`~168:...`); a dense array as the base64 of all its bytes. Either form,
+ * and the plain arrays saved before, revive; `withPlainArrays` gives the readable form for people
+ * (the API).
  *
  * Their bytes are carved from shared 1 MiB slabs rather than one ArrayBuffer each: a typed array of
  * more than 64 bytes gets its own off-heap allocation, which cost ~50-400 us per restored agent
