@@ -6,8 +6,9 @@
  *
  * Most of an hour-of-week array is zeros (an agent's nights and weekends): about 70% of volume's
  * rhythm and time_of_week's hours, 90% of the excess histogram. So an array with zeros to spare is
- * saved sparse: `~`, its length, `:`, then the base64 of a bitmap of its nonzero elements followed
- * by those elements' bytes (`~168:...`); a dense array as the base64 of all its bytes. Either form,
+ * saved sparse: `~`, its length, `:`, its bytes per element, `:`, then the base64 of a bitmap of its
+ * nonzero elements followed by those elements' bytes (`~168:4:...`); a dense array as the base64
+ * of all its bytes. Either form,
  * and the plain arrays saved before, revive; `withPlainArrays` gives the readable form for people
  * (the API).
  *
@@ -64,24 +65,34 @@ function countsJSON(a: Uint16Array | Uint32Array): string {
     else out.writeUInt32LE(v, at)
     at += width
   }
-  return `${SPARSE}${a.length}:${out.toString('base64')}`
+  return `${SPARSE}${a.length}:${width}:${out.toString('base64')}`
 }
 
 /** Decoded sparse forms, reused: one profile's counts are a few hundred bytes. Grown on demand. */
 let scratch = Buffer.alloc(4096)
 
+/** The header of a sparse form: [length, bytes per element, where the base64 starts], or undefined. */
+function sparseHeader(saved: string): [number, number, number] | undefined {
+  const colon = saved.indexOf(':')
+  const second = colon < 0 ? -1 : saved.indexOf(':', colon + 1)
+  if (second < 0) return undefined
+  const length = Number(saved.slice(SPARSE.length, colon))
+  const width = Number(saved.slice(colon + 1, second))
+  if (!Number.isSafeInteger(length) || length < 0 || (width !== 2 && width !== 4)) return undefined
+  return [length, width, second + 1]
+}
+
 /**
- * Fill `out` (zeroed) from a sparse form. Elements beyond `out`'s length are dropped (a length
- * changed between versions); a truncated form keeps the elements it holds whole; a malformed one
- * leaves zeros.
+ * Fill `out` (zeroed) from a sparse form, at the width it was saved with. Elements beyond `out`'s
+ * length are dropped (a length changed between versions); a truncated form keeps the elements it
+ * holds whole; a malformed one leaves zeros.
  */
 function readSparse(out: Uint16Array | Uint32Array, saved: string): void {
-  const width = out.BYTES_PER_ELEMENT
-  const colon = saved.indexOf(':')
-  const length = Number(saved.slice(SPARSE.length, colon))
-  if (colon < 0 || !Number.isSafeInteger(length) || length < 0) return
+  const header = sparseHeader(saved)
+  if (!header) return
+  const [length, width, start] = header
   const mapBytes = (length + 7) >> 3
-  const body = saved.slice(colon + 1)
+  const body = saved.slice(start)
   const need = Buffer.byteLength(body, 'base64')
   if (need > scratch.length) scratch = Buffer.alloc(need)
   const bytes = scratch.write(body, 'base64')
@@ -127,14 +138,18 @@ export type SavedCounts = string | ArrayLike<number>
  */
 function packed<T extends Uint16Counts | Uint32Counts>(Kind: CountsKind<T>, saved: SavedCounts | undefined, length: number): T {
   if (saved instanceof Kind) return saved
-  const out = new Kind(...carve(length, Kind.BYTES_PER_ELEMENT))
+  return packedInto(new Kind(...carve(length, Kind.BYTES_PER_ELEMENT)), saved, length)
+}
+
+/** Decode `saved` into `out` (zeroed, `length` elements); returns `out`. */
+function packedInto<T extends Uint16Array | Uint32Array>(out: T, saved: SavedCounts | undefined, length: number): T {
   if (typeof saved === 'string' && saved.startsWith(SPARSE)) readSparse(out, saved)
   else if (typeof saved === 'string') {
     // Decoded straight into the carved bytes (no intermediate buffer); a string longer than the
     // counts stops at their end. A truncated string's last partial value is cleared again: whole
     // values only.
     const written = Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(saved, 'base64')
-    const partial = written % Kind.BYTES_PER_ELEMENT
+    const partial = written % out.BYTES_PER_ELEMENT
     if (partial) new Uint8Array(out.buffer, out.byteOffset + written - partial, partial).fill(0)
   } else if (saved) for (let i = 0, n = Math.min(length, saved.length); i < n; i++) out[i] = saved[i]!
   return out
@@ -142,6 +157,43 @@ function packed<T extends Uint16Counts | Uint32Counts>(Kind: CountsKind<T>, save
 
 export const uint16Counts = (saved: SavedCounts | undefined, length: number): Uint16Counts => packed(Uint16Counts, saved, length)
 export const uint32Counts = (saved: SavedCounts | undefined, length: number): Uint32Counts => packed(Uint32Counts, saved, length)
+
+/** Bytes per element `saved` was written with: from a sparse header or a dense string's length; 4 for plain arrays. */
+function savedWidth(saved: SavedCounts, length: number): number {
+  if (typeof saved !== 'string') return 4
+  if (saved.startsWith(SPARSE)) return sparseHeader(saved)?.[1] ?? 4
+  return Buffer.byteLength(saved, 'base64') <= 2 * length ? 2 : 4
+}
+
+/** A zeroed 32-bit array of `length` to decode into before the kept width is known. Reused. */
+let wide = new Uint32Array(0)
+function wideScratch(length: number): Uint32Array {
+  if (wide.length < length) wide = new Uint32Array(length)
+  const out = wide.subarray(0, length)
+  out.fill(0)
+  return out
+}
+
+/**
+ * Counts kept at 16 bits while every one fits, widened to 32 (`widened`) when one is about to pass
+ * 65,535: an agent's events per hour of the week stay far below that for years, a blueprint's
+ * reach it sooner. `saved` may be either width, in any saved form; it is kept 16-bit when its
+ * values allow, so counts saved 32-bit before shrink on restore. Decoded once into a reused
+ * buffer, so that no slab space is carved for a width then dropped.
+ */
+export function narrowCounts(saved: SavedCounts | undefined, length: number): Uint16Counts | Uint32Counts {
+  if (saved instanceof Uint16Counts || saved instanceof Uint32Counts) return saved
+  // 16-bit forms decode straight into their own kind: every value fits.
+  if (saved === undefined || savedWidth(saved, length) === 2) return uint16Counts(saved, length)
+  const values = packedInto(wideScratch(length), saved, length)
+  for (let i = 0; i < length; i++) if (values[i]! > 0xffff) return uint32Counts(values, length)
+  return uint16Counts(values, length)
+}
+
+/** `counts` with room for one more in every element: itself when 32-bit or nothing is at 65,535, else a 32-bit copy. */
+export function widened(counts: Uint16Counts | Uint32Counts, index: number, add = 1): Uint16Counts | Uint32Counts {
+  return counts instanceof Uint16Counts && counts[index]! + add > 0xffff ? uint32Counts(counts, counts.length) : counts
+}
 
 /**
  * A copy of `value` (a detector state, or any JSON-like value) with every typed array as a plain

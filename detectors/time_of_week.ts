@@ -9,7 +9,7 @@ import { z } from 'zod'
 import { mergeTally, othersNow, peerDiscount, round, tallyAgentIn } from './scoring.ts'
 import { DAY, HOUR } from './time.ts'
 import { clamp01, hourOfWeek, type Detector } from './types.ts'
-import { addCounts, uint32Counts, type Uint32Counts } from './packed.ts'
+import { addCounts, narrowCounts, widened, type Uint16Counts, type Uint32Counts } from './packed.ts'
 
 const Config = z
   .object({
@@ -29,8 +29,8 @@ type Cfg = z.infer<typeof Config>
 const SLOTS = 168
 
 interface State {
-  /** Events per hour of the week. */
-  hours: Uint32Counts
+  /** Events per hour of the week: 16-bit until one would pass 65,535, then 32-bit (see narrowCounts). */
+  hours: Uint16Counts | Uint32Counts
   /** Events learned. */
   n: number
   /** Event time of the first learned event, ms; -1 before. */
@@ -62,9 +62,9 @@ export const timeOfWeek: Detector<Cfg, State> = {
   family: 'timing',
   description: 'Activity in an hour of the week where the agent, and its peers, are normally silent.',
   config: Config,
-  init: () => ({ hours: uint32Counts(undefined, SLOTS), n: 0, firstTs: -1, counted: -1 }),
+  init: () => ({ hours: narrowCounts(undefined, SLOTS), n: 0, firstTs: -1, counted: -1 }),
   revive: (s) => {
-    s.hours = uint32Counts(s.hours, SLOTS)
+    s.hours = narrowCounts(s.hours, SLOTS)
     return s
   },
 
@@ -117,11 +117,13 @@ export const timeOfWeek: Detector<Cfg, State> = {
   learn(e, own, peers) {
     const h = hourOfWeek(e.ts)
     const firstAtHour = own.hours[h] === 0
+    own.hours = widened(own.hours, h)
     own.hours[h] += 1
     own.n += 1
     if (own.firstTs < 0 || e.ts < own.firstTs) own.firstTs = e.ts
     if (peers.length === 0) return
     for (const p of peers) {
+      p.hours = widened(p.hours, h)
       p.hours[h] += 1
       p.n += 1
       if (p.firstTs < 0 || e.ts < p.firstTs) p.firstTs = e.ts
@@ -132,6 +134,7 @@ export const timeOfWeek: Detector<Cfg, State> = {
 
   mergePeers(into, from) {
     // `counted` is the agent's own.
+    for (let h = 0; h < SLOTS; h++) into.hours = widened(into.hours, h, from.hours[h])
     addCounts(into.hours, from.hours)
     into.n += from.n
     if (from.firstTs >= 0 && (into.firstTs < 0 || from.firstTs < into.firstTs)) into.firstTs = from.firstTs

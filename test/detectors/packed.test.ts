@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { uint16Counts, uint32Counts, withPlainArrays } from '../../detectors/packed.ts'
+import { narrowCounts, Uint16Counts, uint16Counts, Uint32Counts, uint32Counts, widened, withPlainArrays } from '../../detectors/packed.ts'
+import { timeOfWeek } from '../../detectors/time_of_week.ts'
+import { T0, toolCall } from '../../detectors/fixtures/kit.ts'
 
 describe('packed counts', () => {
   const bytesOf = (a: Uint16Array | Uint32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')
@@ -10,7 +12,7 @@ describe('packed counts', () => {
     counts[5] = 4_000_000_000
     counts[167] = 7
     const saved = JSON.parse(JSON.stringify({ hours: counts }))
-    expect(saved.hours).toMatch(/^~168:/)
+    expect(saved.hours).toMatch(/^~168:4:/)
     expect(saved.hours.length).toBeLessThan(bytesOf(counts).length / 4)
     const revived = uint32Counts(saved.hours, 168)
     expect(Array.from(revived)).toEqual(Array.from(counts))
@@ -29,12 +31,12 @@ describe('packed counts', () => {
   it('revive from a sparse form of another length, a truncated one, or a malformed one', () => {
     const ten = uint16Counts([0, 5, 0, 0, 0, 0, 0, 0, 0, 9], 10)
     const saved = JSON.parse(JSON.stringify(ten)) as string
-    expect(saved).toMatch(/^~10:/)
+    expect(saved).toMatch(/^~10:2:/)
     expect(Array.from(uint16Counts(saved, 4))).toEqual([0, 5, 0, 0])
     expect(Array.from(uint16Counts(saved, 12))).toEqual([0, 5, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0])
     // Bitmap (2 bytes) and the first value (2 bytes) only: the second value is missing, not garbage.
-    const body = Buffer.from(saved.slice('~10:'.length), 'base64')
-    const cut = `~10:${body.subarray(0, 4).toString('base64')}`
+    const body = Buffer.from(saved.slice('~10:2:'.length), 'base64')
+    const cut = `~10:2:${body.subarray(0, 4).toString('base64')}`
     expect(Array.from(uint16Counts(cut, 10))).toEqual([0, 5, 0, 0, 0, 0, 0, 0, 0, 0])
     expect(Array.from(uint16Counts('~x:AAAA', 3))).toEqual([0, 0, 0])
   })
@@ -58,5 +60,49 @@ describe('packed counts', () => {
     expect(Object.keys(plain)).toContain('__proto__')
     expect(Object.getPrototypeOf(plain)).toBe(Object.prototype)
     expect(JSON.stringify(plain)).toContain('"hours":[3,0,1]')
+  })
+
+  it('stay 16-bit while every count fits, from any saved form, and widen when one would pass 65,535', () => {
+    expect(narrowCounts(undefined, 168)).toBeInstanceOf(Uint16Counts)
+    // 32-bit counts saved before (dense base64, sparse, plain arrays) shrink when their values fit.
+    const small = uint32Counts(undefined, 168)
+    small[3] = 65_535
+    small[100] = 7
+    for (const saved of [Buffer.from(small.buffer, small.byteOffset, small.byteLength).toString('base64'), JSON.parse(JSON.stringify(small)), Array.from(small)]) {
+      const revived = narrowCounts(saved, 168)
+      expect(revived).toBeInstanceOf(Uint16Counts)
+      expect(Array.from(revived)).toEqual(Array.from(small))
+    }
+    const big = uint32Counts(Array.from(small), 168)
+    big[5] = 70_000
+    const revivedBig = narrowCounts(JSON.parse(JSON.stringify(big)), 168)
+    expect(revivedBig).toBeInstanceOf(Uint32Counts)
+    expect(Array.from(revivedBig)).toEqual(Array.from(big))
+    // A 16-bit form revives as 16-bit, dense or sparse.
+    const narrow = narrowCounts(Array.from(small), 168)
+    expect(narrowCounts(JSON.parse(JSON.stringify(narrow)), 168)).toBeInstanceOf(Uint16Counts)
+    const dense = uint16Counts(Array.from({ length: 168 }, (_, i) => i + 1), 168)
+    expect(Array.from(narrowCounts(JSON.parse(JSON.stringify(dense)), 168))).toEqual(Array.from(dense))
+    // Widening copies every value; below the limit the same array is kept.
+    expect(widened(narrow, 100)).toBe(narrow)
+    const wide = widened(narrow, 3)
+    expect(wide).toBeInstanceOf(Uint32Counts)
+    expect(Array.from(wide)).toEqual(Array.from(small))
+  })
+
+  it("let time_of_week count past 65,535 events in one hour of the week, learning and merging", () => {
+    const cfg = timeOfWeek.config.parse({})
+    const ctx = { ownEvents: 0, ownHistoryMs: 0, peerAgents: 0, peerEvents: 0 }
+    const own = timeOfWeek.init()
+    const e = toolCall(T0)
+    for (let i = 0; i < 65_540; i++) timeOfWeek.learn(e, own, [], cfg, ctx)
+    const counts = Array.from(own.hours as ArrayLike<number>)
+    expect(Math.max(...counts)).toBe(65_540)
+    const into = timeOfWeek.init()
+    const from = timeOfWeek.init()
+    for (let i = 0; i < 40_000; i++) timeOfWeek.learn(e, into, [], cfg, ctx)
+    for (let i = 0; i < 40_000; i++) timeOfWeek.learn(e, from, [], cfg, ctx)
+    timeOfWeek.mergePeers(into, from, cfg)
+    expect(Math.max(...Array.from(into.hours as ArrayLike<number>))).toBe(80_000)
   })
 })
