@@ -120,7 +120,7 @@ export class Uint16Counts extends Uint16Array {
   }
 }
 
-/** Counts below 2^32 (e.g. events per hour of the week: ~4 billion, far beyond any agent or blueprint). */
+/** Counts below 2^32 (~4 billion: volume's excess histogram, a busy blueprint's events per hour of the week). */
 export class Uint32Counts extends Uint32Array {
   toJSON(): string {
     return countsJSON(this)
@@ -190,7 +190,7 @@ export function narrowCounts(saved: SavedCounts | undefined, length: number): Ui
   return uint16Counts(values, length)
 }
 
-/** `counts` with room for one more in every element: itself when 32-bit or nothing is at 65,535, else a 32-bit copy. */
+/** `counts` with room to add `add` to element `index`: itself when 32-bit or the sum fits 16 bits, else a 32-bit copy. */
 export function widened(counts: Uint16Counts | Uint32Counts, index: number, add = 1): Uint16Counts | Uint32Counts {
   return counts instanceof Uint16Counts && counts[index]! + add > 0xffff ? uint32Counts(counts, counts.length) : counts
 }
