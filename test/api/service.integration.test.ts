@@ -82,6 +82,10 @@ describe('control API over the service', () => {
     const baseline = await app.inject({ method: 'GET', url: '/v1/agents/api-agent/baseline', headers: auth('analyst') })
     expect(baseline.statusCode).toBe(200)
     expect(JSON.stringify(baseline.json())).toContain('sharepoint://sites/support')
+    // Tables read as key -> [count, first seen ms, last seen ms], as they are saved.
+    const [count, first, last] = baseline.json().detectors.resource_novelty.res['sharepoint://sites/support']
+    expect(count).toBeGreaterThan(0)
+    expect(first).toBeLessThanOrEqual(last)
     // Counts read as numbers here, though they are saved as base64.
     const hours = baseline.json().detectors.time_of_week.hours
     expect(hours).toHaveLength(168)
