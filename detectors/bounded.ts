@@ -135,11 +135,14 @@ export class CountTable {
       return slot
     }
     if (this.keys.length >= capacity) this.evict(this.keys.length - capacity + Math.max(1, Math.floor(capacity / 16)))
-    return this.append(key, 1, ts, ts)
+    return this.insert(key, 1, ts, ts)
   }
 
-  /** A new entry (the caller knows `key` is absent); returns its slot. */
-  private append(key: string, count: number, first: number, last: number): number {
+  /**
+   * A new entry, for a key the caller knows is absent (`slotOf` gave -1); returns its slot. No
+   * eviction: keeping the table within its capacity is the caller's (`trim`), as in a merge.
+   */
+  insert(key: string, count: number, first: number, last: number): number {
     if (this.keys === NO_KEYS) {
       this.keys = []
       this.values = []
@@ -164,7 +167,7 @@ export class CountTable {
       const last = from.values[3 * j + 2]!
       const slot = this.slotOf(from.keys[j]!)
       if (slot < 0) {
-        this.append(from.keys[j]!, count, first, last)
+        this.insert(from.keys[j]!, count, first, last)
         continue
       }
       const v = this.values

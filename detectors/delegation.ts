@@ -339,9 +339,7 @@ export const delegation: Detector<Cfg, State> = {
         const i = mine.slotOf(theirs.keyAt(j))
         if (i < 0) {
           // Capacity is enforced by the trim below, once over the union.
-          const slot = mine.bump(theirs.keyAt(j), start, Infinity)
-          mine.setCountAt(slot, spawned)
-          mine.setLastAt(slot, last)
+          mine.insert(theirs.keyAt(j), spawned, start, last)
           continue
         }
         if (start === mine.firstAt(i)) mine.setCountAt(i, mine.countAt(i) + spawned)
