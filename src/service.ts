@@ -238,7 +238,7 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
 
   const forwardToKafka = async (messages: RawMessage[], to: EventForwarder): Promise<IngestResult> => {
     try {
-      return { ...(await ingestor.forward(messages, to)), forwarded: true }
+      return await ingestor.forward(messages, to)
     } catch (err) {
       if (!isRetriable(err)) throw err
       throw new HttpError(503, 'unavailable', `${describeError(err)}; no event of this request is accepted: send it again (an event already delivered changes nothing)`, undefined, { 'retry-after': '1' })

@@ -129,7 +129,7 @@ export class Ingestor {
     await Promise.all([valid.length ? to.forward(valid) : undefined, rejected ? this.deps.deadLetters.flush() : undefined])
     this.counters.forwarded += valid.length
     this.counters.rejected += rejected
-    return { accepted: valid.length, duplicates: 0, rejected, results, riskEvents: [] }
+    return { accepted: valid.length, duplicates: 0, rejected, results, riskEvents: [], forwarded: true }
   }
 
   /** Risk events that arise outside ingest (feedback, sweeps) take the same way out. */
