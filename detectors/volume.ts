@@ -192,6 +192,7 @@ function rollTo(s: State, hour: number, cfg: Cfg, perAgent: boolean): void {
   s.win.fill(0)
   s.mix.fill(0)
   s.winAgents = 0
+  // Only where it is set: assigning undefined would add the field to every agent's own state.
   if (s.excessNow !== undefined) s.excessNow = undefined
 }
 
