@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, configPathFrom, loadConfig } from '../../src/config/load.ts'
+import { tempDir } from '../helpers/store.ts'
 
-const dir = mkdtempSync(join(tmpdir(), 'agentwatch-config-'))
+const dir = tempDir('agentwatch-config-')
 function file(name: string, text: string): string {
   const p = join(dir, name)
   writeFileSync(p, text)

@@ -1,11 +1,11 @@
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConfigHolder } from '../../src/config/holder.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { watchConfig, type ConfigWatcher } from '../../src/config/watch.ts'
 import { log } from '../../src/util/log.ts'
+import { tempDir } from '../helpers/store.ts'
 
 type Captured = { level: string; fields: Record<string, unknown>; msg: string }
 
@@ -30,7 +30,7 @@ let watcher: ConfigWatcher | undefined
 afterEach(() => watcher?.close())
 
 function setup(initial: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'agentwatch-watch-'))
+  const dir = tempDir('agentwatch-watch-')
   const path = join(dir, 'agentwatch.yaml')
   writeFileSync(path, initial)
   const holder = new ConfigHolder(loadConfig({ path, env: {} }))

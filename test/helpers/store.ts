@@ -2,10 +2,12 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { inject } from 'vitest'
 import { ConfigSchema, type Config, type ConfigInput } from '../../schemas/config.ts'
 
+/** A fresh folder inside the run's temporary folder (test/setup/tmp.ts), removed after the run. */
 export function tempDir(prefix = 'agentwatch-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix))
+  return mkdtempSync(join(inject('testTmpRoot') || tmpdir(), prefix))
 }
 
 /** A validated config over defaults, with the store in a fresh folder and quick flushes. */
