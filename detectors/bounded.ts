@@ -36,11 +36,26 @@ export function setOwnEntry<T>(table: Record<string, T>, key: string, value: T):
   else table[key] = value
 }
 
-/** A saved table entry: [count, firstSeenTs, lastSeenTs]. */
+/** A table entry as people read it: [count, firstSeenTs, lastSeenTs]. */
 export type CountEntry = [number, number, number]
 
-/** How a table is saved (JSON): key -> [count, firstSeenTs, lastSeenTs]. */
-export type SavedTable = Record<string, CountEntry>
+/** A table as people read it (the baseline API): key -> [count, firstSeenTs, lastSeenTs]. Tables were saved so before 2026-11-27. */
+export type TableView = Record<string, CountEntry>
+
+/**
+ * How a table is saved (JSON): its keys, and count, first seen (ms), last seen (ms) of key i at
+ * 3i, 3i+1, 3i+2 of `countFirstLast`.
+ *
+ * Not the object `{ key: [count, first, last] }` that people read: JSON.parse gives every distinct
+ * sequence of property names its own hidden class, and no two agents have quite the same tables,
+ * so restoring a million agents built about as many hidden classes. Parsing one 6.8 KB profile took
+ * 73-80 us with each agent's keys in its own order, 40-47 us in this form (docs/benchmarks.md), and
+ * the two arrays parsed are the ones the table keeps: nothing to convert.
+ */
+export interface SavedTable {
+  keys: string[]
+  countFirstLast: number[]
+}
 
 /**
  * Tables up to this size are searched key by key; larger ones (a blueprint's, a busy agent's
@@ -59,8 +74,8 @@ const NO_VALUES: number[] = []
  * arrays per table where an entry each took one, which matters with a million agents resident:
  * every array is a heap object (32 bytes plus its elements) the collector must visit.
  *
- * In JSON a table is the object `{ key: [count, first, last], ... }`, as tables were saved before,
- * so saved baselines and the API's view of them are unchanged.
+ * In JSON a table is its two arrays (`SavedTable`). People read it as `{ key: [count, first, last] }`
+ * (`view`, the baseline API), the form tables were saved in before, which still revives.
  *
  * Keys of any name are counted like any other, including `constructor` or `__proto__` (they are
  * array elements here, never property names).
@@ -208,20 +223,29 @@ export class CountTable {
     return this.keys
   }
 
+  /** The saved form: the table's own arrays, which JSON.stringify reads as they are (no copy). */
   toJSON(): SavedTable {
-    const out: SavedTable = {}
+    return { keys: this.keys, countFirstLast: this.values }
+  }
+
+  /** The form people read (the baseline API): key -> [count, first seen, last seen]. */
+  view(): TableView {
+    const out: TableView = {}
     for (let i = 0; i < this.keys.length; i++) setOwnEntry(out, this.keys[i]!, [this.values[3 * i]!, this.values[3 * i + 1]!, this.values[3 * i + 2]!])
     return out
   }
 
   /**
-   * A table from its JSON (entries that are not three numbers are dropped), or `saved` itself when
-   * it is a table already (a state revived twice); empty for anything else.
+   * A table from its parsed JSON, saved (`SavedTable`, whose arrays it takes as its own) or in the
+   * form saved before (`TableView`), or `saved` itself when it is a table already (a state revived
+   * twice); empty for anything else. Entries that are not a string key with three finite numbers
+   * are dropped.
    */
   static from(saved: unknown): CountTable {
     if (saved instanceof CountTable) return saved
     const table = new CountTable()
     if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) return table
+    if (isSaved(saved)) return table.adopt(saved)
     const entries = saved as Record<string, unknown>
     // Object.keys gives an array of exactly the table's size, and the values are allocated at their
     // size: a restored table has no room for growth to spare (push would leave up to half again).
@@ -239,7 +263,42 @@ export class CountTable {
     table.values = values
     return table
   }
+
+  /**
+   * Take the saved arrays as this table's own: JSON.parse made them at exactly their size, and
+   * nothing else holds them. Keys are interned (JSON.parse gives every agent its own copy of a string
+   * value). When any entry is malformed, the well-formed ones are copied one by one instead.
+   */
+  private adopt(saved: SavedTable): CountTable {
+    const { keys, countFirstLast: values } = saved
+    if (keys.length === 0) return this
+    let valid = values.length === 3 * keys.length
+    for (let i = 0; valid && i < keys.length; i++) valid = typeof keys[i] === 'string' && isFiniteNumber(values[3 * i]) && isFiniteNumber(values[3 * i + 1]) && isFiniteNumber(values[3 * i + 2])
+    if (!valid) {
+      for (let i = 0; i < keys.length; i++) {
+        const key: unknown = keys[i]
+        const [count, first, last] = [values[3 * i], values[3 * i + 1], values[3 * i + 2]]
+        if (typeof key === 'string' && isFiniteNumber(count) && isFiniteNumber(first) && isFiniteNumber(last) && this.slotOf(key) < 0) this.insert(key, count, first, last)
+      }
+      return this
+    }
+    for (let i = 0; i < keys.length; i++) keys[i] = internalized(keys[i]!)
+    this.keys = keys
+    this.values = values
+    return this
+  }
 }
+
+/**
+ * The saved form, not the one saved before. A table of that older form with entries named `keys`
+ * and `countFirstLast` has numbers in its `keys` ([count, first, last]), never strings.
+ */
+function isSaved(v: object): v is SavedTable {
+  const { keys, countFirstLast } = v as Partial<SavedTable>
+  return Array.isArray(keys) && Array.isArray(countFirstLast) && (keys.length === 0 || typeof keys[0] === 'string')
+}
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 
 const add = (a: number, b: number) => a + b
 

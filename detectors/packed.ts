@@ -203,7 +203,8 @@ export function withPlainArrays(value: unknown): unknown {
   if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number>)
   if (Array.isArray(value)) return value.map(withPlainArrays)
   if (typeof value !== 'object' || value === null) return value
-  // A value with its own JSON form (a CountTable) is shown as it is saved.
+  // A value with a form for people (a CountTable) is shown in it; else as it is saved.
+  if (typeof (value as { view?: unknown }).view === 'function') return withPlainArrays((value as { view(): unknown }).view())
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return withPlainArrays((value as { toJSON(): unknown }).toJSON())
   const out: Record<string, unknown> = {}
   for (const k of Object.keys(value)) {

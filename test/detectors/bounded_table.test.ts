@@ -22,7 +22,8 @@ describe('CountTable.bump', () => {
     table.bump('b', 20, 16)
     table.bump('a', 30, 16)
     table.bump('a', 25, 16)
-    expect(JSON.parse(JSON.stringify(table))).toEqual({ a: [3, 10, 30], b: [1, 20, 20] })
+    expect(JSON.parse(JSON.stringify(table))).toEqual({ keys: ['a', 'b'], countFirstLast: [3, 10, 30, 1, 20, 20] })
+    expect(table.view()).toEqual({ a: [3, 10, 30], b: [1, 20, 20] })
     const restored = roundTrip(table)
     expect(restored.count('a')).toBe(3)
     const slot = restored.slotOf('a')
@@ -51,6 +52,17 @@ describe('CountTable.bump', () => {
     expect(table.count('k-40')).toBe(40)
     expect(table.count('new-29')).toBe(1)
     for (const key of table.keyList()) expect(table.slotOf(key)).toBeGreaterThanOrEqual(0)
+  })
+
+  it('revives the form tables were saved in before: key -> [count, first, last]', () => {
+    const t = CountTable.from(JSON.parse('{"a": [3, 10, 30], "keys": [1, 20, 20], "countFirstLast": [2, 5, 6]}'))
+    expect(t.view()).toEqual({ a: [3, 10, 30], keys: [1, 20, 20], countFirstLast: [2, 5, 6] })
+  })
+
+  it('keeps the well-formed entries of a malformed saved table, once per key', () => {
+    const t = CountTable.from({ keys: ['a', 'b', 7, 'a', 'c'], countFirstLast: [1, 2, 3, 4, 5, 'x', 1, 1, 1, 9, 9, 9, 5, 5] })
+    expect(t.view()).toEqual({ a: [1, 2, 3] })
+    expect(CountTable.from({ keys: ['a'], countFirstLast: [1, 2] }).size).toBe(0)
   })
 
   it('drops saved entries that are not three numbers, and revives a table only once', () => {
@@ -82,10 +94,10 @@ describe('keys that are names on Object.prototype', () => {
   it('survive a JSON round trip and eviction', () => {
     const table = new CountTable()
     for (const name of names) table.bump(name, 1, 8)
-    const json = JSON.parse(JSON.stringify(table))
-    expect(Object.getPrototypeOf(json)).toBe(Object.prototype)
-    expect(Object.keys(json).sort()).toEqual([...names].sort())
-    const restored = CountTable.from(json)
+    const view = table.view()
+    expect(Object.getPrototypeOf(view)).toBe(Object.prototype)
+    expect(Object.keys(view).sort()).toEqual([...names].sort())
+    const restored = CountTable.from(JSON.parse(JSON.stringify(table)))
     for (const name of names) expect(restored.count(name)).toBe(1)
     for (let i = 0; i < 20; i++) restored.bump(`k-${i}`, 10 + i, 8)
     expect(restored.size).toBeLessThanOrEqual(8)

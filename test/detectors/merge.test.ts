@@ -33,6 +33,8 @@ function partitionOf(agentId: string): 0 | 1 {
 }
 
 const json = (x: unknown): any => JSON.parse(JSON.stringify(x))
+/** As people read it (tables as key -> [count, first, last], typed arrays as numbers): key order does not matter. */
+const readable = (x: unknown): any => json(withPlainArrays(x))
 const revived = (d: Detector, s: unknown) => (d.revive ? d.revive(json(s)) : json(s))
 
 /** `cfg` with every capacity (`capacity`, `peerCapacity`, `sizeCapacity`, ...) set to the largest value, or to `value`, the config accepts. */
@@ -146,7 +148,7 @@ const APPROXIMATE: Record<string, { why: string; fields: string[]; check: (merge
 }
 
 function without(state: any, fields: readonly string[]): any {
-  const copy = json(state)
+  const copy = readable(state)
   for (const f of fields) delete copy[f]
   return copy
 }
@@ -169,14 +171,14 @@ describe.each(DETECTORS.map((d) => [d.name, d] as const))('%s', (name, detector)
       const m = merged(detector, cfg, learned.partials.get(bp)!)
       if (approx) {
         expect(without(m, approx.fields), bp).toEqual(without(view, approx.fields))
-        approx.check(json(withPlainArrays(m)), json(withPlainArrays(view)))
-      } else expect(json(m), bp).toEqual(json(view))
+        approx.check(readable(m), readable(view))
+      } else expect(readable(m), bp).toEqual(readable(view))
     }
   })
 
   it('(b) learns the same view with or without partials beside it', () => {
     const alone = learn(detector, cfg, events, 'view')
-    for (const [bp, view] of learned.views) expect(json(view), bp).toEqual(json(alone.views.get(bp)))
+    for (const [bp, view] of learned.views) expect(readable(view), bp).toEqual(readable(alone.views.get(bp)))
   })
 
   it('(c) shares nothing with the states merged from, which keep learning', () => {
@@ -188,19 +190,19 @@ describe.each(DETECTORS.map((d) => [d.name, d] as const))('%s', (name, detector)
       detector.mergePeers(into, p1, cfg)
       intos.set(bp, into)
     }
-    const before = new Map([...intos].map(([bp, s]) => [bp, json(s)]))
+    const before = new Map([...intos].map(([bp, s]) => [bp, readable(s)]))
     // The same stream again, into the same partials, on later dates: every table, window and count moves.
     const later = events.map((e) => ({ ...e, ts: e.ts + 14 * 86_400_000 }))
     learn(detector, cfg, later, 'partial', partials)
-    for (const [bp, into] of intos) expect(json(into), bp).toEqual(before.get(bp))
+    for (const [bp, into] of intos) expect(readable(into), bp).toEqual(before.get(bp))
   })
 
   it('(d) keeps at most the capacity, and the most used keys, when merging full tables', () => {
     const small = withCapacities(detector, 8)
     const partials = learn(detector, small, events, 'partial')
     for (const [bp, [p0, p1]] of partials.partials) {
-      const m = json(merged(detector, small, [p0, p1]))
-      const [a, b] = [json(p0), json(p1)]
+      const m = readable(merged(detector, small, [p0, p1]))
+      const [a, b] = [readable(p0), readable(p1)]
       for (const field of Object.keys(m)) {
         if (!isTable(m[field])) continue
         expect(Object.keys(m[field]).length, `${bp} ${field}`).toBeLessThanOrEqual(8)
@@ -226,13 +228,12 @@ function isTable(v: unknown): v is Record<string, number[]> {
 
 describe('CountTable.merge', () => {
   const table = (saved: unknown) => CountTable.from(saved)
-  const json = (t: CountTable) => JSON.parse(JSON.stringify(t))
 
   it('adds counts, keeps the earliest first and latest last seen, and copies entries', () => {
     const into = table({ a: [2, 10, 20] })
     const from = table({ a: [3, 5, 15], b: [1, 7, 7] })
     into.merge(from, 8)
-    expect(json(into)).toEqual({ a: [5, 5, 20], b: [1, 7, 7] })
+    expect(readable(into)).toEqual({ a: [5, 5, 20], b: [1, 7, 7] })
     from.bump('b', 8, 8)
     expect(into.count('b')).toBe(1)
   })
@@ -243,19 +244,19 @@ describe('CountTable.merge', () => {
     into.merge(from, 8)
     into.merge(from, 8)
     expect([...into.keyList()].sort()).toEqual(['__proto__', 'constructor'])
-    expect(json(into)).toEqual(JSON.parse('{"__proto__": [4, 1, 1], "constructor": [6, 1, 1]}'))
+    expect(readable(into)).toEqual(JSON.parse('{"__proto__": [4, 1, 1], "constructor": [6, 1, 1]}'))
   })
 
   it('evicts the least used, then least recently seen, down to the capacity', () => {
     const into = table({ a: [5, 0, 1], b: [1, 0, 9], c: [1, 0, 2] })
     into.merge(table({ d: [3, 0, 3], b: [1, 0, 4] }), 3)
     expect([...into.keyList()].sort()).toEqual(['a', 'b', 'd'])
-    expect(json(into).b).toEqual([2, 0, 9])
+    expect(readable(into).b).toEqual([2, 0, 9])
   })
 
   it('takes the larger value with Math.max, for tables of levels rather than counts', () => {
     const into = table({ a: [2, 0, 1] })
     into.merge(table({ a: [1, 0, 2], b: [3, 0, 2] }), 8, Math.max)
-    expect(json(into)).toEqual({ a: [2, 0, 2], b: [3, 0, 2] })
+    expect(readable(into)).toEqual({ a: [2, 0, 2], b: [3, 0, 2] })
   })
 })

@@ -16,6 +16,7 @@ import type { BlueprintProfile } from '../../src/baselines/profiles.ts'
 import type { RawMessage } from '../../src/sources/types.ts'
 import type { AgentEvent } from '../../schemas/events.ts'
 import { DAY, HOUR, MINUTE, T0, toolCall } from '../../detectors/fixtures/kit.ts'
+import { withPlainArrays } from '../../detectors/packed.ts'
 import { testConfig } from '../helpers/store.ts'
 import { twoInstances, type TwoInstances } from '../helpers/instances.ts'
 
@@ -43,8 +44,8 @@ function day(d: number, offsets: number[]): RawMessage[] {
 const counters = (b: BlueprintProfile) => ({ agents: b.agents, established: b.established, learned: b.learned })
 const novelty = (b: BlueprintProfile) => {
   const s = b.states.resource_novelty as { res: unknown; adopters: unknown; n: number }
-  // As saved: the tables' JSON, where key order does not matter.
-  return JSON.parse(JSON.stringify({ res: s.res, adopters: s.adopters, n: s.n }))
+  // As people read it: tables as key -> [count, first, last], where key order does not matter.
+  return JSON.parse(JSON.stringify(withPlainArrays({ res: s.res, adopters: s.adopters, n: s.n })))
 }
 
 let two: TwoInstances
