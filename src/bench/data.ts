@@ -9,7 +9,8 @@ import type { RiskEvent } from '../../schemas/risk.ts'
 import { validateConfig } from '../config/load.ts'
 import type { AgentProfile } from '../baselines/profiles.ts'
 import { Pipeline } from '../pipeline/pipeline.ts'
-import { generateFleet } from '../sim/index.ts'
+import { generateFleet, mulberry32 } from '../sim/index.ts'
+import type { SavedTable } from '../../detectors/bounded.ts'
 
 export const DAY_MS = 86_400_000
 export const HOUR_MS = 3_600_000
@@ -95,6 +96,11 @@ export function trainedProfiles(fleet: BenchFleet, config: Config = defaultConfi
  * Copies of trained profiles under new agent ids, sharing nothing with the originals. Copies are
  * parsed from the profile's JSON, as a restore from ClickHouse builds them (same object shapes as
  * in the running service), and that is several times faster than structuredClone.
+ *
+ * Each copy's frequency tables hold their keys in an order of its own (a shuffle seeded by the copy's
+ * number). Agents learn resources, tools and users in different orders; copies that all shared a
+ * few dozen orders would let anything keyed on the order (a hidden class per distinct sequence of
+ * property names, as tables were once saved) be built a few dozen times instead of per agent.
  */
 export class ProfileCloner {
   private readonly json: string[]
@@ -113,7 +119,25 @@ export class ProfileCloner {
     const c = JSON.parse(this.json[i % this.json.length]!) as AgentProfile
     c.agentId = `bench-agent-${String(i).padStart(8, '0')}`
     c.partition = i % partitions
+    const random = mulberry32(i + 1)
+    for (const state of Object.values(c.states)) {
+      for (const value of Object.values(state as Record<string, unknown>)) if (isSavedTable(value)) shuffleTable(value, random)
+    }
     return c
+  }
+}
+
+function isSavedTable(v: unknown): v is SavedTable {
+  return typeof v === 'object' && v !== null && Array.isArray((v as SavedTable).keys) && Array.isArray((v as SavedTable).countFirstLast)
+}
+
+/** Fisher-Yates over the table's entries: a key with its count, first and last seen. */
+function shuffleTable(t: SavedTable, random: () => number): void {
+  const { keys, countFirstLast: v } = t
+  for (let i = keys.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[keys[i], keys[j]] = [keys[j]!, keys[i]!]
+    for (let k = 0; k < 3; k++) [v[3 * i + k], v[3 * j + k]] = [v[3 * j + k]!, v[3 * i + k]!]
   }
 }
 
