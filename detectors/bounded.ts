@@ -5,19 +5,6 @@
  */
 
 /**
- * The table's own entry for `key`, never one inherited from Object.prototype: resource, tool and user
- * names come from the events, and a name such as `constructor` or `toString` must be counted like
- * any other, not read as a known key (that would hide a first touch) or shared between tables.
- */
-export function ownEntry<T extends readonly unknown[]>(table: Record<string, T>, key: string): T | undefined {
-  // Entries are arrays, and nothing a plain object inherits (constructor, toString, the __proto__
-  // accessor's Object.prototype) is one: a single lookup tells an own entry from an inherited name,
-  // where Object.hasOwn then a read took two (the most frequent call of the per-event path).
-  const v = table[key]
-  return Array.isArray(v) ? v : undefined
-}
-
-/**
  * The table's own number for `key`, never a name inherited from Object.prototype: agent ids come
  * from the events, and an agent named `constructor` or `__proto__` is an agent like any other. Nothing
  * a plain object inherits is a number, so one read tells an own value from an inherited name.
@@ -69,23 +56,14 @@ const NO_KEYS: string[] = []
 const NO_VALUES: number[] = []
 
 /**
- * A bounded frequency table: key -> (count, first seen, last seen), kept as two parallel arrays
- * (keys, and three numbers per key) instead of an object of three-element arrays. That is two
- * arrays per table where an entry each took one, which matters with a million agents resident:
- * every array is a heap object (32 bytes plus its elements) the collector must visit.
- *
- * In JSON a table is its two arrays (`SavedTable`). People read it as `{ key: [count, first, last] }`
- * (`view`, the baseline API), the form tables were saved in before, which still revives.
- *
- * Keys of any name are counted like any other, including `constructor` or `__proto__` (they are
- * array elements here, never property names).
+ * Keys in slot order, searched one by one up to SCANNED keys and through a key -> slot index
+ * beyond: the lookup the bounded tables share (`CountTable`, volume's `ToolSizes`), each keeping its
+ * numbers per slot beside the keys. Keys are interned when added, as property names are.
  */
-export class CountTable {
-  private keys: string[] = NO_KEYS
-  /** count, first seen (ms), last seen (ms) of slot i at 3i, 3i+1, 3i+2. */
-  private values: number[] = NO_VALUES
-  /** key -> slot; only for tables larger than SCANNED, rebuilt after an eviction. */
-  private index: Map<string, number> | undefined
+export class KeySlots {
+  protected keys: string[] = NO_KEYS
+  /** key -> slot; only for tables larger than SCANNED, rebuilt after a removal. */
+  protected index: Map<string, number> | undefined
 
   get size(): number {
     return this.keys.length
@@ -107,14 +85,53 @@ export class CountTable {
     return index.get(key) ?? -1
   }
 
+  keyAt(slot: number): string {
+    return this.keys[slot]!
+  }
+
+  /** Keys in slot order. */
+  keyList(): readonly string[] {
+    return this.keys
+  }
+
+  /** Add `key` (absent) in the next slot; returns the slot. */
+  protected appendKey(key: string): number {
+    if (this.keys === NO_KEYS) this.keys = []
+    const slot = this.keys.length
+    this.keys.push(internalized(key))
+    this.index?.set(this.keys[slot]!, slot)
+    return slot
+  }
+
+  /** Take `keys` (freshly parsed, all strings) as this table's own, interned. */
+  protected adoptKeys(keys: string[]): void {
+    for (let i = 0; i < keys.length; i++) keys[i] = internalized(keys[i]!)
+    this.keys = keys
+    this.index = undefined
+  }
+}
+
+/**
+ * A bounded frequency table: key -> (count, first seen, last seen), kept as two parallel arrays
+ * (keys, and three numbers per key) instead of an object of three-element arrays. That is two
+ * arrays per table where an entry each took one, which matters with a million agents resident:
+ * every array is a heap object (32 bytes plus its elements) the collector must visit.
+ *
+ * In JSON a table is its two arrays (`SavedTable`). People read it as `{ key: [count, first, last] }`
+ * (`view`, the baseline API), the form tables were saved in before, which still revives.
+ *
+ * Keys of any name are counted like any other, including `constructor` or `__proto__` (they are
+ * array elements here, never property names).
+ */
+export class CountTable extends KeySlots {
+  /** count, first seen (ms), last seen (ms) of slot i at 3i, 3i+1, 3i+2. */
+  private values: number[] = NO_VALUES
+
   count(key: string): number {
     const slot = this.slotOf(key)
     return slot < 0 ? 0 : this.values[3 * slot]!
   }
 
-  keyAt(slot: number): string {
-    return this.keys[slot]!
-  }
   countAt(slot: number): number {
     return this.values[3 * slot]!
   }
@@ -158,15 +175,9 @@ export class CountTable {
    * eviction: keeping the table within its capacity is the caller's (`trim`), as in a merge.
    */
   insert(key: string, count: number, first: number, last: number): number {
-    if (this.keys === NO_KEYS) {
-      this.keys = []
-      this.values = []
-    }
-    const slot = this.keys.length
-    this.keys.push(internalized(key))
+    if (this.values === NO_VALUES) this.values = []
     this.values.push(count, first, last)
-    this.index?.set(this.keys[slot]!, slot)
-    return slot
+    return this.appendKey(key)
   }
 
   /**
@@ -216,11 +227,6 @@ export class CountTable {
     this.keys.length = kept
     v.length = 3 * kept
     this.index = undefined
-  }
-
-  /** Keys in slot order. */
-  keyList(): readonly string[] {
-    return this.keys
   }
 
   /** The saved form: the table's own arrays, which JSON.stringify reads as they are (no copy). */
@@ -282,8 +288,7 @@ export class CountTable {
       }
       return this
     }
-    for (let i = 0; i < keys.length; i++) keys[i] = internalized(keys[i]!)
-    this.keys = keys
+    this.adoptKeys(keys)
     this.values = values
     return this
   }

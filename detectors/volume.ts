@@ -22,7 +22,8 @@
  */
 import { z } from 'zod'
 import { addToLogHistogram, fromDoublings, histogramTotal, logHistogramQuantile, round, selectKth } from './scoring.ts'
-import { ownEntry, ownNumber, setOwnEntry } from './bounded.ts'
+import { ownNumber, setOwnEntry } from './bounded.ts'
+import { ToolSizes, type SizeEntry } from './tool_sizes.ts'
 import { DAY, HOUR } from './time.ts'
 import { SENSITIVITY_WEIGHT, hourOfWeek, type Detector } from './types.ts'
 import { addCounts, uint16Counts, uint32Counts, type Uint16Counts, type Uint32Counts } from './packed.ts'
@@ -79,19 +80,13 @@ interface State {
   slotHours: Uint16Counts
   /** Histogram of how far closed hours exceeded their expectation (doublings, 0.5 per bucket). */
   excess: Uint32Counts
-  /**
-   * tool -> [calls, largest log2(1 + records) of one call, largest log2(1 + bytes) of one call,
-   * mean records per call, mean bytes per call]. States saved before the means were kept have three
-   * entries; revive takes the largest call as the mean then.
-   */
-  sizes: Record<string, SizeEntry>
+  /** tool -> [calls, largest log2(1 + records), largest log2(1 + bytes) of one call, mean records, mean bytes per call] (see tool_sizes.ts). */
+  sizes: ToolSizes
   /** Tool calls learned. */
   calls: number
   /** Event time of the first learned call, ms; -1 before. */
   firstTs: number
 }
-
-type SizeEntry = [number, number, number, number, number]
 
 const zeros = (n: number) => new Array<number>(n).fill(0)
 
@@ -244,50 +239,17 @@ function lowerBound(sorted: readonly number[], x: number): number {
   return lo
 }
 
-/** Fold one call's size into the tool's entry; when full, the least used tool is forgotten. */
-function noteSize(sizes: State['sizes'], tool: string, records: number | undefined, bytes: number | undefined, capacity: number): void {
-  let entry = ownEntry(sizes, tool)
-  if (!entry) {
-    const tools = Object.keys(sizes)
-    if (tools.length >= capacity) {
-      let victim = tools[0]
-      for (const t of tools) if (sizes[t][0] < sizes[victim][0]) victim = t
-      delete sizes[victim]
-    }
-    entry = [0, 0, 0, 0, 0]
-    setOwnEntry(sizes, tool, entry)
-  }
-  entry[0] += 1
-  if (records !== undefined) entry[1] = Math.max(entry[1], round(log2p(records), 3))
-  if (bytes !== undefined) entry[2] = Math.max(entry[2], round(log2p(bytes), 3))
-  // Running means over all calls of the tool; a call without a count moved none.
-  entry[3] = round(entry[3] + ((records ?? 0) - entry[3]) / entry[0], 3)
-  entry[4] = round(entry[4] + ((bytes ?? 0) - entry[4]) / entry[0], 3)
-}
-
 /**
  * What the sizes of `tool`'s calls are judged by: the agent's entry once it knows the tool, else the
  * blueprint's once enough peers are established (`peerSizesReady`); none when neither knows it well
  * enough (an unknown tool's volume is then judged against the hour alone).
  */
 function sizeBasis(own: State, peers: State | undefined, tool: string, cfg: Cfg, peerSizesReady: boolean): SizeEntry | undefined {
-  const mine = ownEntry(own.sizes, tool)
+  const mine = own.sizes.entry(tool)
   if (mine && mine[0] >= cfg.minCallsForSizes) return mine
-  const theirs = peerSizesReady && peers ? ownEntry(peers.sizes, tool) : undefined
+  const theirs = peerSizesReady && peers ? peers.sizes.entry(tool) : undefined
   if (theirs && theirs[0] >= cfg.minCallsForSizes) return theirs
   return undefined
-}
-
-/** A saved size entry in the current layout: entries saved without means take the largest call as the mean. */
-function reviveSize(e: number[]): SizeEntry {
-  if (e.length >= 5) return e as SizeEntry
-  return [e[0]!, e[1]!, e[2]!, round(Math.pow(2, e[1]!) - 1, 3), round(Math.pow(2, e[2]!) - 1, 3)]
-}
-
-function reviveSizes(sizes: Record<string, number[]>): Record<string, SizeEntry> {
-  const out: Record<string, SizeEntry> = {}
-  for (const tool of Object.keys(sizes)) setOwnEntry(out, tool, reviveSize(sizes[tool]!))
-  return out
 }
 
 /** Residual histogram on a linear doublings scale (the residual already is a log). */
@@ -340,13 +302,13 @@ export const volume: Detector<Cfg, State> = {
     slotsQ: uint16Counts(undefined, SLOTS * M),
     slotHours: uint16Counts(undefined, SLOTS),
     excess: uint32Counts(undefined, RESIDUAL_BUCKETS),
-    sizes: {},
+    sizes: new ToolSizes(),
     calls: 0,
     firstTs: -1,
   }),
   revive: (s) => {
     s.mix ??= [0, 0]
-    s.sizes = reviveSizes(s.sizes)
+    s.sizes = ToolSizes.from(s.sizes)
     s.slotHours = uint16Counts(s.slotHours, SLOTS)
     s.slotsQ = reviveSlots(s)
     s.excess = uint32Counts(s.excess, RESIDUAL_BUCKETS)
@@ -431,7 +393,7 @@ export const volume: Detector<Cfg, State> = {
       const metric = METRICS[sizeMetric]!
       const thisCall = (sizeMetric === 1 ? e.records : e.bytes)!
       const largestBefore = round(Math.pow(2, callBasis![sizeMetric]!) - 1, 0)
-      const baseline = callBasis === ownEntry(own.sizes, e.tool) ? 'own' : 'peers'
+      const baseline = callBasis === own.sizes.entry(e.tool) ? 'own' : 'peers'
       return {
         score,
         observation: 'surge',
@@ -490,7 +452,7 @@ export const volume: Detector<Cfg, State> = {
       }
     }
     own.calls += 1
-    noteSize(own.sizes, e.tool, e.records, e.bytes, cfg.sizeCapacity)
+    own.sizes.note(e.tool, e.records, e.bytes, cfg.sizeCapacity)
     if (peers.length === 0) return
     // Each state closes hours on its own clock (a partial's agents may be silent when the view's are not).
     for (const p of peers) {
@@ -520,7 +482,7 @@ export const volume: Detector<Cfg, State> = {
         if (ownNumber(excessNow, e.agent.id) !== undefined || excessCount(excessNow) < cfg.fleetCapacity) setExcess(excessNow, e.agent.id, excess)
       }
       p.calls += 1
-      noteSize(p.sizes, e.tool, e.records, e.bytes, cfg.peerSizeCapacity)
+      p.sizes.note(e.tool, e.records, e.bytes, cfg.peerSizeCapacity)
     }
   },
 
@@ -528,7 +490,7 @@ export const volume: Detector<Cfg, State> = {
     // mix and countedHour are the agent's own.
     if (from.firstTs >= 0 && (into.firstTs < 0 || from.firstTs < into.firstTs)) into.firstTs = from.firstTs
     into.calls += from.calls
-    mergeSizes(into.sizes, from.sizes, cfg.peerSizeCapacity)
+    into.sizes.merge(from.sizes, cfg.peerSizeCapacity)
     // Residuals are folded by agents' own states only; a peer state's stay zero, and add all the same.
     addCounts(into.excess, from.excess)
     // Close `into`'s hours up to `from`'s open one, so that both have closed the same hours.
@@ -569,29 +531,4 @@ export const volume: Detector<Cfg, State> = {
       into.excessNow = n > 0 ? excessNow : undefined
     }
   },
-}
-
-/** Fold the call sizes `from` into `into`: calls add, the largest call is the larger, means weigh by calls; the least used tools go beyond `capacity`. */
-function mergeSizes(into: State['sizes'], from: State['sizes'], capacity: number): void {
-  for (const tool of Object.keys(from)) {
-    const theirs = from[tool]!
-    const mine = ownEntry(into, tool)
-    if (!mine) {
-      setOwnEntry(into, tool, [theirs[0], theirs[1], theirs[2], theirs[3], theirs[4]])
-      continue
-    }
-    const calls = mine[0] + theirs[0]
-    if (calls > 0) {
-      mine[3] = round((mine[3] * mine[0] + theirs[3] * theirs[0]) / calls, 3)
-      mine[4] = round((mine[4] * mine[0] + theirs[4] * theirs[0]) / calls, 3)
-    }
-    mine[0] = calls
-    mine[1] = Math.max(mine[1], theirs[1])
-    mine[2] = Math.max(mine[2], theirs[2])
-  }
-  const tools = Object.keys(into)
-  if (tools.length > capacity) {
-    tools.sort((a, b) => into[a]![0] - into[b]![0])
-    for (let i = 0; i < tools.length - capacity; i++) delete into[tools[i]!]
-  }
 }

@@ -11,6 +11,7 @@ import type { AgentProfile } from '../baselines/profiles.ts'
 import { Pipeline } from '../pipeline/pipeline.ts'
 import { generateFleet, mulberry32 } from '../sim/index.ts'
 import type { SavedTable } from '../../detectors/bounded.ts'
+import type { SavedSizes } from '../../detectors/tool_sizes.ts'
 
 export const DAY_MS = 86_400_000
 export const HOUR_MS = 3_600_000
@@ -97,8 +98,8 @@ export function trainedProfiles(fleet: BenchFleet, config: Config = defaultConfi
  * parsed from the profile's JSON, as a restore from ClickHouse builds them (same object shapes as
  * in the running service), and that is several times faster than structuredClone.
  *
- * Each copy's frequency tables hold their keys in an order of its own (a shuffle seeded by the copy's
- * number). Agents learn resources, tools and users in different orders; copies that all shared a
+ * Each copy's frequency tables and call sizes hold their keys in an order of its own (a shuffle
+ * seeded by the copy's number). Agents learn resources, tools and users in different orders; copies that all shared a
  * few dozen orders would let anything keyed on the order (a hidden class per distinct sequence of
  * property names, as tables were once saved) be built a few dozen times instead of per agent.
  */
@@ -121,23 +122,28 @@ export class ProfileCloner {
     c.partition = i % partitions
     const random = mulberry32(i + 1)
     for (const state of Object.values(c.states)) {
-      for (const value of Object.values(state as Record<string, unknown>)) if (isSavedTable(value)) shuffleTable(value, random)
+      for (const value of Object.values(state as Record<string, unknown>)) if (isKeyed(value)) shuffleKeyed(value, random)
     }
     return c
   }
 }
 
-function isSavedTable(v: unknown): v is SavedTable {
-  return typeof v === 'object' && v !== null && Array.isArray((v as SavedTable).keys) && Array.isArray((v as SavedTable).countFirstLast)
+/** A saved table (`keys` with three numbers each in `countFirstLast`) or saved call sizes (`keys` with a row each). */
+type Keyed = Partial<SavedTable & SavedSizes> & { keys: string[] }
+
+function isKeyed(v: unknown): v is Keyed {
+  if (typeof v !== 'object' || v === null || !Array.isArray((v as Keyed).keys)) return false
+  return Array.isArray((v as Keyed).countFirstLast) || Array.isArray((v as Keyed).rows)
 }
 
-/** Fisher-Yates over the table's entries: a key with its count, first and last seen. */
-function shuffleTable(t: SavedTable, random: () => number): void {
-  const { keys, countFirstLast: v } = t
+/** Fisher-Yates over the entries: a key with its numbers. */
+function shuffleKeyed(t: Keyed, random: () => number): void {
+  const { keys, countFirstLast: v, rows } = t
   for (let i = keys.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1))
     ;[keys[i], keys[j]] = [keys[j]!, keys[i]!]
-    for (let k = 0; k < 3; k++) [v[3 * i + k], v[3 * j + k]] = [v[3 * j + k]!, v[3 * i + k]!]
+    if (rows) [rows[i], rows[j]] = [rows[j]!, rows[i]!]
+    if (v) for (let k = 0; k < 3; k++) [v[3 * i + k], v[3 * j + k]] = [v[3 * j + k]!, v[3 * i + k]!]
   }
 }
 

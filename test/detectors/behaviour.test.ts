@@ -76,7 +76,7 @@ describe('volume', () => {
   it('revives call sizes saved without means, taking the largest call as the mean', () => {
     const saved = { ...volume.init(), sizes: { 'crm.lookup': [40, Math.log2(1 + 7), Math.log2(1 + 1023)] } }
     const revived = volume.revive!(JSON.parse(JSON.stringify(saved)))
-    expect(revived.sizes['crm.lookup']).toEqual([40, 3, 10, 7, 1023])
+    expect(revived.sizes.entry('crm.lookup')).toEqual([40, 3, 10, 7, 1023])
     expect(revived.mix).toEqual([0, 0])
   })
   it('revives an hour-of-week rhythm saved as plain doublings into the packed slots, and scores it the same', () => {
