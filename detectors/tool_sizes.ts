@@ -1,13 +1,13 @@
 /**
- * volume's call sizes per tool: tool -> [calls, largest log2(1 + records) of one call, largest
- * log2(1 + bytes) of one call, mean records per call, mean bytes per call], bounded (the least used
- * tool goes first).
+ * volume's call sizes per tool: tool -> calls, largest log2(1 + records) of one call, largest
+ * log2(1 + bytes) of one call, mean records per call, mean bytes per call; bounded (the least used
+ * tool goes first). Kept as CountTable keeps its entries: the tools in one array, their five numbers
+ * each in another, not an array per tool.
  *
- * Saved as `{ keys: [tool, ...], rows: [[calls, ...], ...] }`, not as an object keyed by tool: agents
- * learn their tools in different orders, and JSON.parse gives every distinct sequence of property
- * names a hidden class of its own (see `SavedTable` in bounded.ts). People read it keyed by tool
- * (`view`); sizes saved in that form before, and rows of three numbers saved before the means were
- * kept, still revive.
+ * Saved as `{ keys: [tool, ...], callsLargestMean: [five numbers per tool] }`, not as an object keyed
+ * by tool: agents learn their tools in different orders, and JSON.parse gives every distinct sequence
+ * of property names a hidden class of its own (see `SavedTable` in bounded.ts). People read them
+ * keyed by tool (`view`); sizes saved so before, with or without the means, still revive.
  */
 import { KeySlots, setOwnEntry } from './bounded.ts'
 import { round } from './scoring.ts'
@@ -15,42 +15,62 @@ import { round } from './scoring.ts'
 /** [calls, largest log2(1 + records), largest log2(1 + bytes), mean records, mean bytes] of one tool. */
 export type SizeEntry = [number, number, number, number, number]
 
-/** How the sizes are saved (JSON): tools, and each tool's `SizeEntry` at the same position. */
+/** How the sizes are saved (JSON): tools, and tool i's `SizeEntry` at 5i .. 5i+4 of `callsLargestMean`. */
 export interface SavedSizes {
   keys: string[]
-  rows: number[][]
+  callsLargestMean: number[]
 }
 
-const NO_ROWS: SizeEntry[] = []
+/** Numbers per tool: calls, largest records, largest bytes (log2(1 + x)), mean records, mean bytes. */
+const WIDTH = 5
+const NO_VALUES: number[] = []
 const log2p = (x: number) => Math.log2(1 + Math.max(0, x))
 
 export class ToolSizes extends KeySlots {
-  private rows: SizeEntry[] = NO_ROWS
+  /** Tool i's calls, largest records, largest bytes, mean records, mean bytes at 5i .. 5i+4. */
+  private values: number[] = NO_VALUES
 
-  /** The tool's entry (the table's own array, updated in place), or undefined. */
+  /** Calls of the tool in `slot`. */
+  callsAt(slot: number): number {
+    return this.values[WIDTH * slot]!
+  }
+  /** Largest log2(1 + records) (metric 1) or log2(1 + bytes) (metric 2) of one call of the tool in `slot`. */
+  largestAt(slot: number, metric: 1 | 2): number {
+    return this.values[WIDTH * slot + metric]!
+  }
+  /** Mean records (metric 1) or bytes (metric 2) per call of the tool in `slot`. */
+  meanAt(slot: number, metric: 1 | 2): number {
+    return this.values[WIDTH * slot + 2 + metric]!
+  }
+
+  /** The tool's entry as people read it, a copy; undefined when unknown. */
   entry(tool: string): SizeEntry | undefined {
     const slot = this.slotOf(tool)
-    return slot < 0 ? undefined : this.rows[slot]
+    if (slot < 0) return undefined
+    const v = this.values
+    const at = WIDTH * slot
+    return [v[at]!, v[at + 1]!, v[at + 2]!, v[at + 3]!, v[at + 4]!]
   }
 
   /** Fold one call's size into the tool's entry; when full, the least used tool (the first of equals) is forgotten. */
   note(tool: string, records: number | undefined, bytes: number | undefined, capacity: number): void {
-    let entry = this.entry(tool)
-    if (!entry) {
-      if (this.rows.length >= capacity) {
+    let slot = this.slotOf(tool)
+    if (slot < 0) {
+      if (this.size >= capacity) {
         let victim = 0
-        for (let i = 1; i < this.rows.length; i++) if (this.rows[i]![0] < this.rows[victim]![0]) victim = i
+        for (let i = 1; i < this.size; i++) if (this.callsAt(i) < this.callsAt(victim)) victim = i
         this.remove(new Set([victim]))
       }
-      entry = [0, 0, 0, 0, 0]
-      this.append(tool, entry)
+      slot = this.append(tool, 0, 0, 0, 0, 0)
     }
-    entry[0] += 1
-    if (records !== undefined) entry[1] = Math.max(entry[1], round(log2p(records), 3))
-    if (bytes !== undefined) entry[2] = Math.max(entry[2], round(log2p(bytes), 3))
+    const v = this.values
+    const at = WIDTH * slot
+    const calls = (v[at] = v[at]! + 1)
+    if (records !== undefined) v[at + 1] = Math.max(v[at + 1]!, round(log2p(records), 3))
+    if (bytes !== undefined) v[at + 2] = Math.max(v[at + 2]!, round(log2p(bytes), 3))
     // Running means over all calls of the tool; a call without a count moved none.
-    entry[3] = round(entry[3] + ((records ?? 0) - entry[3]) / entry[0], 3)
-    entry[4] = round(entry[4] + ((bytes ?? 0) - entry[4]) / entry[0], 3)
+    v[at + 3] = round(v[at + 3]! + ((records ?? 0) - v[at + 3]!) / calls, 3)
+    v[at + 4] = round(v[at + 4]! + ((bytes ?? 0) - v[at + 4]!) / calls, 3)
   }
 
   /**
@@ -58,84 +78,94 @@ export class ToolSizes extends KeySlots {
    * Beyond `capacity`, the least used tools go (the first of equals). Nothing of `from` is shared.
    */
   merge(from: ToolSizes, capacity: number): void {
-    for (let j = 0; j < from.rows.length; j++) {
-      const theirs = from.rows[j]!
-      const mine = this.entry(from.keys[j]!)
-      if (!mine) {
-        this.append(from.keys[j]!, [theirs[0], theirs[1], theirs[2], theirs[3], theirs[4]])
+    const theirs = from.values
+    for (let j = 0; j < from.size; j++) {
+      const t = WIDTH * j
+      const slot = this.slotOf(from.keyAt(j))
+      if (slot < 0) {
+        this.append(from.keyAt(j), theirs[t]!, theirs[t + 1]!, theirs[t + 2]!, theirs[t + 3]!, theirs[t + 4]!)
         continue
       }
-      const calls = mine[0] + theirs[0]
+      const mine = this.values
+      const m = WIDTH * slot
+      const calls = mine[m]! + theirs[t]!
       if (calls > 0) {
-        mine[3] = round((mine[3] * mine[0] + theirs[3] * theirs[0]) / calls, 3)
-        mine[4] = round((mine[4] * mine[0] + theirs[4] * theirs[0]) / calls, 3)
+        mine[m + 3] = round((mine[m + 3]! * mine[m]! + theirs[t + 3]! * theirs[t]!) / calls, 3)
+        mine[m + 4] = round((mine[m + 4]! * mine[m]! + theirs[t + 4]! * theirs[t]!) / calls, 3)
       }
-      mine[0] = calls
-      mine[1] = Math.max(mine[1], theirs[1])
-      mine[2] = Math.max(mine[2], theirs[2])
+      mine[m] = calls
+      mine[m + 1] = Math.max(mine[m + 1]!, theirs[t + 1]!)
+      mine[m + 2] = Math.max(mine[m + 2]!, theirs[t + 2]!)
     }
-    if (this.rows.length > capacity) {
+    if (this.size > capacity) {
       // A stable sort: of tools with equal calls, the earlier goes first.
-      const order = Array.from(this.rows, (_, i) => i).sort((a, b) => this.rows[a]![0] - this.rows[b]![0])
-      this.remove(new Set(order.slice(0, this.rows.length - capacity)))
+      const order = Array.from(this.keys, (_, i) => i).sort((a, b) => this.callsAt(a) - this.callsAt(b))
+      this.remove(new Set(order.slice(0, this.size - capacity)))
     }
   }
 
+  /** The saved form: the table's own arrays, which JSON.stringify reads as they are (no copy). */
   toJSON(): SavedSizes {
-    return { keys: this.keys, rows: this.rows }
+    return { keys: this.keys, callsLargestMean: this.values }
   }
 
-  /** The form people read (the baseline API): tool -> entry. */
+  /** The form people read (the baseline API): tool -> [calls, largest records, largest bytes, mean records, mean bytes]. */
   view(): Record<string, SizeEntry> {
     const out: Record<string, SizeEntry> = {}
-    for (let i = 0; i < this.keys.length; i++) setOwnEntry(out, this.keys[i]!, this.rows[i]!)
+    for (let i = 0; i < this.size; i++) setOwnEntry(out, this.keys[i]!, this.entry(this.keys[i]!)!)
     return out
   }
 
   /**
    * Sizes from their parsed JSON, saved (`SavedSizes`, whose arrays they take as their own) or
    * keyed by tool as saved before, or `saved` itself when revived already; empty for anything else.
-   * Entries that are not three or five finite numbers are dropped.
+   * Entries that are not five finite numbers (three, keyed by tool) are dropped.
    */
   static from(saved: unknown): ToolSizes {
     if (saved instanceof ToolSizes) return saved
     const sizes = new ToolSizes()
     if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) return sizes
-    const { keys, rows } = saved as Partial<SavedSizes>
-    if (Array.isArray(keys) && Array.isArray(rows) && (keys.length === 0 || typeof keys[0] === 'string')) {
-      if (keys.length === rows.length && keys.every((k) => typeof k === 'string') && rows.every(isCurrentEntry)) {
+    const { keys, callsLargestMean: values } = saved as Partial<SavedSizes>
+    if (Array.isArray(keys) && Array.isArray(values) && (keys.length === 0 || typeof keys[0] === 'string')) {
+      if (keys.length === 0) return sizes
+      if (values.length === WIDTH * keys.length && keys.every((k) => typeof k === 'string') && values.every(isFiniteNumber)) {
         sizes.adoptKeys(keys)
-        sizes.rows = rows as SizeEntry[]
+        sizes.values = values
       } else {
-        for (let i = 0; i < keys.length; i++) if (typeof keys[i] === 'string' && isEntry(rows[i]) && sizes.slotOf(keys[i]!) < 0) sizes.append(keys[i]!, current(rows[i]!))
+        for (let i = 0; i < keys.length; i++) {
+          const e = values.slice(WIDTH * i, WIDTH * i + WIDTH)
+          if (typeof keys[i] === 'string' && e.length === WIDTH && e.every(isFiniteNumber) && sizes.slotOf(keys[i]!) < 0) sizes.append(keys[i]!, e[0], e[1], e[2], e[3], e[4])
+        }
       }
       return sizes
     }
     const byTool = saved as Record<string, unknown>
     for (const tool of Object.keys(byTool)) {
       const e = byTool[tool]
-      if (isEntry(e)) sizes.append(tool, current(e))
+      if (isEntry(e)) sizes.append(tool, ...current(e))
     }
     return sizes
   }
 
-  private append(tool: string, entry: SizeEntry): void {
-    if (this.rows === NO_ROWS) this.rows = []
-    this.rows.push(entry)
-    this.appendKey(tool)
+  /** Add an absent tool in the next slot; returns the slot. */
+  private append(tool: string, calls: number, largestRecords: number, largestBytes: number, meanRecords: number, meanBytes: number): number {
+    if (this.values === NO_VALUES) this.values = []
+    this.values.push(calls, largestRecords, largestBytes, meanRecords, meanBytes)
+    return this.appendKey(tool)
   }
 
-  /** Remove the entries at `slots`, keeping the others' order. */
+  /** Remove the tools at `slots`, keeping the others' order. */
   private remove(slots: ReadonlySet<number>): void {
+    const v = this.values
     let kept = 0
-    for (let i = 0; i < this.rows.length; i++) {
+    for (let i = 0; i < this.keys.length; i++) {
       if (slots.has(i)) continue
       this.keys[kept] = this.keys[i]!
-      this.rows[kept] = this.rows[i]!
+      for (let k = 0; k < WIDTH; k++) v[WIDTH * kept + k] = v[WIDTH * i + k]!
       kept++
     }
     this.keys.length = kept
-    this.rows.length = kept
+    v.length = WIDTH * kept
     this.index = undefined
   }
 }
@@ -146,11 +176,7 @@ function isEntry(e: unknown): e is number[] {
   return Array.isArray(e) && (e.length === 3 || e.length === 5) && e.every(isFiniteNumber)
 }
 
-function isCurrentEntry(e: unknown): e is SizeEntry {
-  return Array.isArray(e) && e.length === 5 && e.every(isFiniteNumber)
-}
-
-/** An entry in the current layout: one saved before the means were kept takes its largest call as the mean. */
+/** An entry saved keyed by tool, in the current layout: one saved before the means were kept takes its largest call as the mean. */
 function current(e: number[]): SizeEntry {
   if (e.length >= 5) return e as SizeEntry
   return [e[0]!, e[1]!, e[2]!, round(Math.pow(2, e[1]!) - 1, 3), round(Math.pow(2, e[2]!) - 1, 3)]

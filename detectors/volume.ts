@@ -23,7 +23,7 @@
 import { z } from 'zod'
 import { addToLogHistogram, fromDoublings, histogramTotal, logHistogramQuantile, round, selectKth } from './scoring.ts'
 import { ownNumber, setOwnEntry } from './bounded.ts'
-import { ToolSizes, type SizeEntry } from './tool_sizes.ts'
+import { ToolSizes } from './tool_sizes.ts'
 import { DAY, HOUR } from './time.ts'
 import { SENSITIVITY_WEIGHT, hourOfWeek, type Detector } from './types.ts'
 import { addCounts, uint16Counts, uint32Counts, type Uint16Counts, type Uint32Counts } from './packed.ts'
@@ -244,12 +244,20 @@ function lowerBound(sorted: readonly number[], x: number): number {
  * blueprint's once enough peers are established (`peerSizesReady`); none when neither knows it well
  * enough (an unknown tool's volume is then judged against the hour alone).
  */
-function sizeBasis(own: State, peers: State | undefined, tool: string, cfg: Cfg, peerSizesReady: boolean): SizeEntry | undefined {
-  const mine = own.sizes.entry(tool)
-  if (mine && mine[0] >= cfg.minCallsForSizes) return mine
-  const theirs = peerSizesReady && peers ? peers.sizes.entry(tool) : undefined
-  if (theirs && theirs[0] >= cfg.minCallsForSizes) return theirs
+function sizeBasis(own: State, peers: State | undefined, tool: string, cfg: Cfg, peerSizesReady: boolean): SizeBasis | undefined {
+  const mine = own.sizes.slotOf(tool)
+  if (mine >= 0 && own.sizes.callsAt(mine) >= cfg.minCallsForSizes) return { sizes: own.sizes, slot: mine, baseline: 'own' }
+  if (!peerSizesReady || !peers) return undefined
+  const theirs = peers.sizes.slotOf(tool)
+  if (theirs >= 0 && peers.sizes.callsAt(theirs) >= cfg.minCallsForSizes) return { sizes: peers.sizes, slot: theirs, baseline: 'peers' }
   return undefined
+}
+
+/** The sizes a tool's calls are judged by: the tool's slot in the agent's or the blueprint's table. */
+interface SizeBasis {
+  sizes: ToolSizes
+  slot: number
+  baseline: 'own' | 'peers'
 }
 
 /** Residual histogram on a linear doublings scale (the residual already is a log). */
@@ -352,7 +360,7 @@ export const volume: Detector<Cfg, State> = {
         if (m > 0 && call === 0 && now === 0) continue
         let exp = expected(basis, h, m, cfg.quietHourFloorDoublings) ?? activeMedian(basis, m)
         // What this hour's calls usually move, this one included.
-        const mix = m === 0 ? -1 : log2p((sameHour ? own.mix[m - 1]! : 0) + (callBasis ? callBasis[m + 2]! : 0))
+        const mix = m === 0 ? -1 : log2p((sameHour ? own.mix[m - 1]! : 0) + (callBasis ? callBasis.sizes.meanAt(callBasis.slot, m as 1 | 2) : 0))
         if (mix > exp) exp = mix
         const raw = log2p(now) - exp
         const over = raw - fleetExcess - tolerance
@@ -373,7 +381,7 @@ export const volume: Detector<Cfg, State> = {
       for (let m = 1; m < M; m++) {
         const value = m === 1 ? e.records : e.bytes
         if (value === undefined) continue
-        const over = log2p(value) - callBasis[m]! - cfg.sizeMarginDoublings
+        const over = log2p(value) - callBasis.sizes.largestAt(callBasis.slot, m as 1 | 2) - cfg.sizeMarginDoublings
         const s = fromDoublings(over, cfg.halfScoreDoublings)
         if (s > sizeScore) {
           sizeScore = s
@@ -392,13 +400,14 @@ export const volume: Detector<Cfg, State> = {
     if (perCall) {
       const metric = METRICS[sizeMetric]!
       const thisCall = (sizeMetric === 1 ? e.records : e.bytes)!
-      const largestBefore = round(Math.pow(2, callBasis![sizeMetric]!) - 1, 0)
-      const baseline = callBasis === own.sizes.entry(e.tool) ? 'own' : 'peers'
+      const largestBefore = round(Math.pow(2, callBasis!.sizes.largestAt(callBasis!.slot, sizeMetric as 1 | 2)) - 1, 0)
+      const callsOfTool = callBasis!.sizes.callsAt(callBasis!.slot)
+      const baseline = callBasis!.baseline
       return {
         score,
         observation: 'surge',
-        reason: `one ${e.tool} call moved ${thisCall} ${metric}; the largest of ${callBasis![0]} earlier calls moved ${largestBefore} (${baseline} baseline)`,
-        evidence: { metric: `${metric}PerCall`, thisCall, largestBefore, callsOfTool: callBasis![0], baseline, tool: e.tool, sensitivity },
+        reason: `one ${e.tool} call moved ${thisCall} ${metric}; the largest of ${callsOfTool} earlier calls moved ${largestBefore} (${baseline} baseline)`,
+        evidence: { metric: `${metric}PerCall`, thisCall, largestBefore, callsOfTool, baseline, tool: e.tool, sensitivity },
       }
     }
     const thisHour = (sameHour ? own.win[hourMetric]! : 0) + (hourMetric === 0 ? 1 : hourMetric === 1 ? records : bytes)
@@ -444,11 +453,10 @@ export const volume: Detector<Cfg, State> = {
       own.win[0] += 1
       own.win[1] += records
       own.win[2] += bytes
-      // Means per call: records at 3, bytes at 4 (see State.sizes).
       const basis = sizeBasis(own, peers[0], e.tool, cfg, ctx.peerAgents >= cfg.minPeerAgents)
       if (basis) {
-        own.mix[0] += basis[3]
-        own.mix[1] += basis[4]
+        own.mix[0] += basis.sizes.meanAt(basis.slot, 1)
+        own.mix[1] += basis.sizes.meanAt(basis.slot, 2)
       }
     }
     own.calls += 1

@@ -128,22 +128,23 @@ export class ProfileCloner {
   }
 }
 
-/** A saved table (`keys` with three numbers each in `countFirstLast`) or saved call sizes (`keys` with a row each). */
+/** A saved table (`keys`, three numbers each in `countFirstLast`) or saved call sizes (`keys`, five numbers each in `callsLargestMean`). */
 type Keyed = Partial<SavedTable & SavedSizes> & { keys: string[] }
 
 function isKeyed(v: unknown): v is Keyed {
   if (typeof v !== 'object' || v === null || !Array.isArray((v as Keyed).keys)) return false
-  return Array.isArray((v as Keyed).countFirstLast) || Array.isArray((v as Keyed).rows)
+  return Array.isArray((v as Keyed).countFirstLast) || Array.isArray((v as Keyed).callsLargestMean)
 }
 
 /** Fisher-Yates over the entries: a key with its numbers. */
 function shuffleKeyed(t: Keyed, random: () => number): void {
-  const { keys, countFirstLast: v, rows } = t
+  const { keys } = t
+  const v = t.countFirstLast ?? t.callsLargestMean!
+  const width = v.length / Math.max(1, keys.length)
   for (let i = keys.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1))
     ;[keys[i], keys[j]] = [keys[j]!, keys[i]!]
-    if (rows) [rows[i], rows[j]] = [rows[j]!, rows[i]!]
-    if (v) for (let k = 0; k < 3; k++) [v[3 * i + k], v[3 * j + k]] = [v[3 * j + k]!, v[3 * i + k]!]
+    for (let k = 0; k < width; k++) [v[width * i + k], v[width * j + k]] = [v[width * j + k]!, v[width * i + k]!]
   }
 }
 

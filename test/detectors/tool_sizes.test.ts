@@ -9,7 +9,7 @@ describe('ToolSizes', () => {
     s.note('crm.lookup', 7, 1023, 8)
     s.note('crm.lookup', 1, undefined, 8)
     s.note('blob.put', undefined, 255, 8)
-    expect(JSON.parse(JSON.stringify(s))).toEqual({ keys: ['crm.lookup', 'blob.put'], rows: [[2, 3, 10, 4, 511.5], [1, 0, 8, 0, 255]] })
+    expect(JSON.parse(JSON.stringify(s))).toEqual({ keys: ['crm.lookup', 'blob.put'], callsLargestMean: [2, 3, 10, 4, 511.5, 1, 0, 8, 0, 255] })
     expect(s.view()).toEqual({ 'crm.lookup': [2, 3, 10, 4, 511.5], 'blob.put': [1, 0, 8, 0, 255] })
     expect(roundTrip(s).view()).toEqual(s.view())
     expect(roundTrip(s).entry('blob.put')).toEqual([1, 0, 8, 0, 255])
@@ -50,9 +50,9 @@ describe('ToolSizes', () => {
   })
 
   it('drops malformed saved entries and keeps the rest', () => {
-    const s = ToolSizes.from({ keys: ['a', 'b', 'c', 'a'], rows: [[1, 2, 3, 4, 5], [1, 2], [1, 'x', 3], [9, 9, 9, 9, 9]] })
-    expect(s.view()).toEqual({ a: [1, 2, 3, 4, 5] })
-    expect(ToolSizes.from({ keys: ['a'], rows: [] }).size).toBe(0)
+    const s = ToolSizes.from({ keys: ['a', 'b', 'c', 'a'], callsLargestMean: [1, 2, 3, 4, 5, 1, 2, 3, 4, 'x', 9, 9, 9, 9, 9, 9, 9, 9, 9, 9] })
+    expect(s.view()).toEqual({ a: [1, 2, 3, 4, 5], c: [9, 9, 9, 9, 9] })
+    expect(ToolSizes.from({ keys: ['a'], callsLargestMean: [1, 2] }).size).toBe(0)
     expect(ToolSizes.from('nonsense').size).toBe(0)
   })
 })
