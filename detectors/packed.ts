@@ -1,5 +1,5 @@
 /**
- * Fixed-size count arrays packed into typed arrays, half or a quarter of the memory of a JS array
+ * Fixed-size count arrays packed into typed arrays, an eighth to a half of the memory of a JS array
  * (8 bytes a number). In JSON they are base64 of their bytes (little-endian, as on every platform
  * Node runs this service on): parsing 504 numbers written out in decimal took most of a restored
  * profile's JSON.parse time, a base64 string of the same values is copied in one go.
@@ -46,10 +46,10 @@ const SPARSE = '~'
 
 /**
  * The counts' JSON: the sparse form when it is shorter (see above), else the base64 of their bytes.
- * A bit per element against the bytes of each zero: sparse wins below ~15/16 (16-bit) or ~31/32
- * (32-bit) nonzero elements.
+ * A bit per element against the bytes of each zero: sparse wins below ~7/8 (8-bit), ~15/16 (16-bit)
+ * or ~31/32 (32-bit) nonzero elements.
  */
-function countsJSON(a: Uint16Array | Uint32Array): string {
+function countsJSON(a: Uint8Array | Uint16Array | Uint32Array): string {
   const width = a.BYTES_PER_ELEMENT
   let nonzero = 0
   for (let i = 0; i < a.length; i++) if (a[i] !== 0) nonzero++
@@ -61,7 +61,8 @@ function countsJSON(a: Uint16Array | Uint32Array): string {
     const v = a[i]!
     if (v === 0) continue
     out[i >> 3]! |= 1 << (i & 7)
-    if (width === 2) out.writeUInt16LE(v, at)
+    if (width === 1) out[at] = v
+    else if (width === 2) out.writeUInt16LE(v, at)
     else out.writeUInt32LE(v, at)
     at += width
   }
@@ -78,7 +79,7 @@ function sparseHeader(saved: string): [number, number, number] | undefined {
   if (second < 0) return undefined
   const length = Number(saved.slice(SPARSE.length, colon))
   const width = Number(saved.slice(colon + 1, second))
-  if (!Number.isSafeInteger(length) || length < 0 || (width !== 2 && width !== 4)) return undefined
+  if (!Number.isSafeInteger(length) || length < 0 || (width !== 1 && width !== 2 && width !== 4)) return undefined
   return [length, width, second + 1]
 }
 
@@ -87,7 +88,7 @@ function sparseHeader(saved: string): [number, number, number] | undefined {
  * length are dropped (a length changed between versions); a truncated form keeps the elements it
  * holds whole; a malformed one leaves zeros.
  */
-function readSparse(out: Uint16Array | Uint32Array, saved: string): void {
+function readSparse(out: Uint8Array | Uint16Array | Uint32Array, saved: string): void {
   const header = sparseHeader(saved)
   if (!header) return
   const [length, width, start] = header
@@ -107,13 +108,20 @@ function readSparse(out: Uint16Array | Uint32Array, saved: string): void {
       if ((bits & 1) === 0) continue
       if (i >= n || at + width > bytes) return
       // Little-endian, read by hand: Buffer's readUInt*LE checks bounds on every call.
-      out[i] = width === 2 ? b[at]! | (b[at + 1]! << 8) : (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000
+      out[i] = width === 1 ? b[at]! : width === 2 ? b[at]! | (b[at + 1]! << 8) : (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000
       at += width
     }
   }
 }
 
-/** Counts below 65,536 (e.g. weeks folded into an hour-of-week slot). */
+/** Counts below 256, kept saturated by their users (volume's weeks folded into an hour-of-week slot, read only as none or some). */
+export class Uint8Counts extends Uint8Array {
+  toJSON(): string {
+    return countsJSON(this)
+  }
+}
+
+/** Counts below 65,536 (time_of_week's events per hour of the week until one would pass it). */
 export class Uint16Counts extends Uint16Array {
   toJSON(): string {
     return countsJSON(this)
@@ -136,13 +144,13 @@ export type SavedCounts = string | ArrayLike<number>
  * `saved` as counts of `Kind` and `length`, carved from a slab. Values beyond `length` are dropped
  * and missing ones are 0, so a length changed between versions revives too.
  */
-function packed<T extends Uint16Counts | Uint32Counts>(Kind: CountsKind<T>, saved: SavedCounts | undefined, length: number): T {
+function packed<T extends Uint8Counts | Uint16Counts | Uint32Counts>(Kind: CountsKind<T>, saved: SavedCounts | undefined, length: number): T {
   if (saved instanceof Kind) return saved
   return packedInto(new Kind(...carve(length, Kind.BYTES_PER_ELEMENT)), saved, length)
 }
 
 /** Decode `saved` into `out` (zeroed, `length` elements); returns `out`. */
-function packedInto<T extends Uint16Array | Uint32Array>(out: T, saved: SavedCounts | undefined, length: number): T {
+function packedInto<T extends Uint8Array | Uint16Array | Uint32Array>(out: T, saved: SavedCounts | undefined, length: number): T {
   if (typeof saved === 'string' && saved.startsWith(SPARSE)) readSparse(out, saved)
   else if (typeof saved === 'string') {
     // Decoded straight into the carved bytes (no intermediate buffer); a string longer than the
@@ -156,6 +164,28 @@ function packedInto<T extends Uint16Array | Uint32Array>(out: T, saved: SavedCou
 }
 
 export const uint16Counts = (saved: SavedCounts | undefined, length: number): Uint16Counts => packed(Uint16Counts, saved, length)
+
+/**
+ * 8-bit counts from `saved` at any width, each above 255 kept as 255. Counts saved 8-bit decode
+ * straight into their own kind; wider ones (volume's weeks per slot were 16-bit) through a reused
+ * buffer, so that no slab space is carved for a width then dropped.
+ */
+export function uint8Counts(saved: SavedCounts | undefined, length: number): Uint8Counts {
+  if (saved instanceof Uint8Counts) return saved
+  if (saved === undefined || savedBytesPerCount(saved, length) === 1) return packed(Uint8Counts, saved, length)
+  const values = typeof saved === 'string' && savedBytesPerCount(saved, length) === 2 ? packedInto(narrowScratch(length), saved, length) : packedInto(wideScratch(length), saved, length)
+  const out = packed(Uint8Counts, undefined, length)
+  for (let i = 0; i < length; i++) out[i] = Math.min(255, values[i]!)
+  return out
+}
+
+/** Bytes per count of a saved string (sparse header, or a dense string's length against `length`); 4 for anything else. */
+function savedBytesPerCount(saved: SavedCounts, length: number): number {
+  if (typeof saved !== 'string') return 4
+  if (saved.startsWith(SPARSE)) return sparseHeader(saved)?.[1] ?? 4
+  const bytes = Buffer.byteLength(saved, 'base64')
+  return bytes <= length ? 1 : bytes <= 2 * length ? 2 : 4
+}
 export const uint32Counts = (saved: SavedCounts | undefined, length: number): Uint32Counts => packed(Uint32Counts, saved, length)
 
 /** Bytes per element `saved` was written with: from a sparse header or a dense string's length; 4 for plain arrays. */
@@ -170,6 +200,15 @@ let wide = new Uint32Array(0)
 function wideScratch(length: number): Uint32Array {
   if (wide.length < length) wide = new Uint32Array(length)
   const out = wide.subarray(0, length)
+  out.fill(0)
+  return out
+}
+
+/** The same at 16 bits, for counts saved 16-bit and kept narrower. Reused. */
+let narrow = new Uint16Array(0)
+function narrowScratch(length: number): Uint16Array {
+  if (narrow.length < length) narrow = new Uint16Array(length)
+  const out = narrow.subarray(0, length)
   out.fill(0)
   return out
 }

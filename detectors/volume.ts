@@ -26,7 +26,7 @@ import { ownNumber, setOwnEntry } from './bounded.ts'
 import { ToolSizes } from './tool_sizes.ts'
 import { DAY, HOUR } from './time.ts'
 import { SENSITIVITY_WEIGHT, hourOfWeek, type Detector } from './types.ts'
-import { addCounts, uint16Counts, uint32Counts, type Uint16Counts, type Uint32Counts } from './packed.ts'
+import { addCounts, uint16Counts, uint32Counts, uint8Counts, type Uint16Counts, type Uint32Counts, type Uint8Counts } from './packed.ts'
 
 const Config = z
   .object({
@@ -76,8 +76,11 @@ interface State {
    * as plain numbers in `slots`; revive converts them.
    */
   slotsQ: Uint16Counts
-  /** Hours folded into each of the 168 slots (one a week). */
-  slotHours: Uint16Counts
+  /**
+   * Hours folded into each of the 168 slots (one a week), up to 255: only ever read as none (the
+   * slot is unknown) or some, and as the larger of two in merges. 16-bit until 2026-11-27.
+   */
+  slotHours: Uint8Counts
   /** Histogram of how far closed hours exceeded their expectation (doublings, 0.5 per bucket). */
   excess: Uint32Counts
   /** tool -> [calls, largest log2(1 + records), largest log2(1 + bytes) of one call, mean records, mean bytes per call] (see tool_sizes.ts). */
@@ -179,7 +182,8 @@ function rollTo(s: State, hour: number, cfg: Cfg, perAgent: boolean): void {
       const current = slotAt(s, i)
       setSlot(s, i, s.slotHours[h] === 0 ? value : current + cfg.slotWeight * (value - current))
     }
-    s.slotHours[h] += 1
+    // Saturating: an 8-bit count that wrapped to 0 would make the slot unknown again after ~5 years.
+    if (s.slotHours[h]! < 255) s.slotHours[h] += 1
   }
   medians.delete(s)
   s.hour = hour
@@ -308,7 +312,7 @@ export const volume: Detector<Cfg, State> = {
     winAgents: 0,
     countedHour: -1,
     slotsQ: uint16Counts(undefined, SLOTS * M),
-    slotHours: uint16Counts(undefined, SLOTS),
+    slotHours: uint8Counts(undefined, SLOTS),
     excess: uint32Counts(undefined, RESIDUAL_BUCKETS),
     sizes: new ToolSizes(),
     calls: 0,
@@ -317,7 +321,7 @@ export const volume: Detector<Cfg, State> = {
   revive: (s) => {
     s.mix ??= [0, 0]
     s.sizes = ToolSizes.from(s.sizes)
-    s.slotHours = uint16Counts(s.slotHours, SLOTS)
+    s.slotHours = uint8Counts(s.slotHours, SLOTS)
     s.slotsQ = reviveSlots(s)
     s.excess = uint32Counts(s.excess, RESIDUAL_BUCKETS)
     return s

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { narrowCounts, Uint16Counts, uint16Counts, Uint32Counts, uint32Counts, widened, withPlainArrays } from '../../detectors/packed.ts'
+import { narrowCounts, Uint16Counts, uint16Counts, Uint32Counts, uint32Counts, uint8Counts, Uint8Counts, widened, withPlainArrays } from '../../detectors/packed.ts'
+import { volume } from '../../detectors/volume.ts'
 import { timeOfWeek } from '../../detectors/time_of_week.ts'
-import { T0, toolCall } from '../../detectors/fixtures/kit.ts'
+import { DAY, T0, toolCall } from '../../detectors/fixtures/kit.ts'
 
 describe('packed counts', () => {
-  const bytesOf = (a: Uint16Array | Uint32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')
+  const bytesOf = (a: Uint8Array | Uint16Array | Uint32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')
 
   it('are saved sparse when mostly zero, shorter than their bytes, and revive to the same values', () => {
     const counts = uint32Counts(undefined, 168)
@@ -104,5 +105,44 @@ describe('packed counts', () => {
     for (let i = 0; i < 40_000; i++) timeOfWeek.learn(e, from, [], cfg, ctx)
     timeOfWeek.mergePeers(into, from, cfg)
     expect(Math.max(...Array.from(into.hours as ArrayLike<number>))).toBe(80_000)
+  })
+
+  it('keep 8-bit counts 8-bit in either saved form, and revive counts saved wider clamped to 255', () => {
+    const counts = uint8Counts(undefined, 168)
+    counts[3] = 255
+    counts[100] = 1
+    const sparse = JSON.parse(JSON.stringify(counts))
+    expect(sparse).toMatch(/^~168:1:/)
+    expect(Array.from(uint8Counts(sparse, 168))).toEqual(Array.from(counts))
+    counts.fill(2)
+    const dense = JSON.parse(JSON.stringify(counts))
+    expect(dense).toBe(bytesOf(counts))
+    expect(Array.from(uint8Counts(dense, 168))).toEqual(Array.from(counts))
+    // Saved 16-bit (dense and sparse), 32-bit, and as a plain array.
+    const wide = uint16Counts(undefined, 168)
+    wide.fill(1)
+    wide[7] = 300
+    const asU16 = JSON.parse(JSON.stringify(wide))
+    expect(asU16).not.toMatch(/^~/)
+    wide.fill(0)
+    wide[7] = 300
+    wide[8] = 2
+    const sparseU16 = JSON.parse(JSON.stringify(wide))
+    expect(sparseU16).toMatch(/^~168:2:/)
+    for (const saved of [sparseU16, JSON.parse(JSON.stringify(uint32Counts(Array.from(wide), 168))), Array.from(wide)]) {
+      const revived = uint8Counts(saved, 168)
+      expect(revived).toBeInstanceOf(Uint8Counts)
+      expect([revived[7], revived[8], revived[9]]).toEqual([255, 2, 0])
+    }
+    const fromDense = uint8Counts(asU16, 168)
+    expect([fromDense[6], fromDense[7]]).toEqual([1, 255])
+  })
+
+  it("keep volume's weeks per slot at 255 rather than wrapping to 0 (which would make the slot unknown)", () => {
+    const cfg = volume.config.parse({})
+    const ctx = { ownEvents: 0, ownHistoryMs: 0, peerAgents: 0, peerEvents: 0 }
+    const own = volume.init()
+    for (let week = 0; week <= 256; week++) volume.learn(toolCall(T0 + week * 7 * DAY), own, [], cfg, ctx)
+    expect(new Set(Array.from(own.slotHours as ArrayLike<number>))).toEqual(new Set([255]))
   })
 })
