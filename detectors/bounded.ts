@@ -1,7 +1,8 @@
 /**
  * Small bounded frequency tables, shared by detectors so that no baseline grows with the number of
- * distinct resources, tools or users it has seen (`CountTable`), and safe lookups in the plain
- * objects keyed by names from events that some states keep.
+ * distinct resources, tools or users it has seen (`CountTable`, and the key lookup `KeySlots` it
+ * shares with volume's `ToolSizes`), and safe lookups in the plain objects keyed by names from
+ * events that some states keep.
  */
 
 /**

@@ -83,7 +83,7 @@ interface State {
   slotHours: Uint8Counts
   /** Histogram of how far closed hours exceeded their expectation (doublings, 0.5 per bucket). */
   excess: Uint32Counts
-  /** tool -> [calls, largest log2(1 + records), largest log2(1 + bytes) of one call, mean records, mean bytes per call] (see tool_sizes.ts). */
+  /** Per tool: calls, the largest call's log2(1 + records) and log2(1 + bytes), mean records and bytes per call (tool_sizes.ts). */
   sizes: ToolSizes
   /** Tool calls learned. */
   calls: number

@@ -99,9 +99,10 @@ export function trainedProfiles(fleet: BenchFleet, config: Config = defaultConfi
  * in the running service), and that is several times faster than structuredClone.
  *
  * Each copy's frequency tables and call sizes hold their keys in an order of its own (a shuffle
- * seeded by the copy's number). Agents learn resources, tools and users in different orders; copies that all shared a
- * few dozen orders would let anything keyed on the order (a hidden class per distinct sequence of
- * property names, as tables were once saved) be built a few dozen times instead of per agent.
+ * seeded by the copy's number). Agents learn resources, tools and users in different orders;
+ * copies that all shared a few dozen orders would let anything keyed on the order (a hidden class
+ * per distinct sequence of property names, as tables were once saved) be built a few dozen times
+ * instead of once per agent.
  */
 export class ProfileCloner {
   private readonly json: string[]
