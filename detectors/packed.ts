@@ -164,6 +164,7 @@ function packedInto<T extends Uint8Array | Uint16Array | Uint32Array>(out: T, sa
 }
 
 export const uint16Counts = (saved: SavedCounts | undefined, length: number): Uint16Counts => packed(Uint16Counts, saved, length)
+export const uint32Counts = (saved: SavedCounts | undefined, length: number): Uint32Counts => packed(Uint32Counts, saved, length)
 
 /**
  * 8-bit counts from `saved` at any width, each above 255 kept as 255. Counts saved 8-bit decode
@@ -173,7 +174,8 @@ export const uint16Counts = (saved: SavedCounts | undefined, length: number): Ui
 export function uint8Counts(saved: SavedCounts | undefined, length: number): Uint8Counts {
   if (saved instanceof Uint8Counts) return saved
   if (saved === undefined || savedBytesPerCount(saved, length) === 1) return packed(Uint8Counts, saved, length)
-  const values = typeof saved === 'string' && savedBytesPerCount(saved, length) === 2 ? packedInto(narrowScratch(length), saved, length) : packedInto(wideScratch(length), saved, length)
+  const values: Uint16Array | Uint32Array = savedBytesPerCount(saved, length) === 2 ? decodeTarget(Uint16Array, length) : decodeTarget(Uint32Array, length)
+  packedInto(values, saved, length)
   const out = packed(Uint8Counts, undefined, length)
   for (let i = 0; i < length; i++) out[i] = Math.min(255, values[i]!)
   return out
@@ -186,31 +188,16 @@ function savedBytesPerCount(saved: SavedCounts, length: number): number {
   const bytes = Buffer.byteLength(saved, 'base64')
   return bytes <= length ? 1 : bytes <= 2 * length ? 2 : 4
 }
-export const uint32Counts = (saved: SavedCounts | undefined, length: number): Uint32Counts => packed(Uint32Counts, saved, length)
 
-/** Bytes per element `saved` was written with: from a sparse header or a dense string's length; 4 for plain arrays. */
-function savedWidth(saved: SavedCounts, length: number): number {
-  if (typeof saved !== 'string') return 4
-  if (saved.startsWith(SPARSE)) return sparseHeader(saved)?.[1] ?? 4
-  return Buffer.byteLength(saved, 'base64') <= 2 * length ? 2 : 4
-}
+/** Bytes of the arrays saved counts are decoded into before the width they are kept at is known. Reused. */
+let targetBytes = new ArrayBuffer(0)
 
-/** A zeroed 32-bit array of `length` to decode into before the kept width is known. Reused. */
-let wide = new Uint32Array(0)
-function wideScratch(length: number): Uint32Array {
-  if (wide.length < length) wide = new Uint32Array(length)
-  const out = wide.subarray(0, length)
-  out.fill(0)
-  return out
-}
-
-/** The same at 16 bits, for counts saved 16-bit and kept narrower. Reused. */
-let narrow = new Uint16Array(0)
-function narrowScratch(length: number): Uint16Array {
-  if (narrow.length < length) narrow = new Uint16Array(length)
-  const out = narrow.subarray(0, length)
-  out.fill(0)
-  return out
+/** A zeroed array of `length` counts of `Kind` over `targetBytes`, valid until the next call. */
+function decodeTarget<T extends Uint16Array | Uint32Array>(Kind: CountsKind<T>, length: number): T {
+  const bytes = length * Kind.BYTES_PER_ELEMENT
+  if (targetBytes.byteLength < bytes) targetBytes = new ArrayBuffer(bytes)
+  new Uint8Array(targetBytes, 0, bytes).fill(0)
+  return new Kind(targetBytes, 0, length)
 }
 
 /**
@@ -223,8 +210,8 @@ function narrowScratch(length: number): Uint16Array {
 export function narrowCounts(saved: SavedCounts | undefined, length: number): Uint16Counts | Uint32Counts {
   if (saved instanceof Uint16Counts || saved instanceof Uint32Counts) return saved
   // 16-bit forms decode straight into their own kind: every value fits.
-  if (saved === undefined || savedWidth(saved, length) === 2) return uint16Counts(saved, length)
-  const values = packedInto(wideScratch(length), saved, length)
+  if (saved === undefined || savedBytesPerCount(saved, length) <= 2) return uint16Counts(saved, length)
+  const values = packedInto(decodeTarget(Uint32Array, length), saved, length)
   for (let i = 0; i < length; i++) if (values[i]! > 0xffff) return uint32Counts(values, length)
   return uint16Counts(values, length)
 }
