@@ -36,9 +36,9 @@ export type TableView = Record<string, CountEntry>
  *
  * Not the object `{ key: [count, first, last] }` that people read: JSON.parse gives every distinct
  * sequence of property names its own hidden class, and no two agents have quite the same tables,
- * so restoring a million agents built about as many hidden classes. Parsing one 6.8 KB profile took
- * 73-80 us with each agent's keys in its own order, 40-47 us in this form (docs/benchmarks.md), and
- * the two arrays parsed are the ones the table keeps: nothing to convert.
+ * so restoring a million agents built about as many hidden classes. Parsing a 6.7 KB profile takes
+ * ~78 us with each agent's keys in its own order, ~42 us in this form (src/bench/parse-tables.ts),
+ * and the two arrays parsed are the ones the table keeps: nothing to convert.
  */
 export interface SavedTable {
   keys: string[]

@@ -1,0 +1,62 @@
+/**
+ * What the saved form of the frequency tables costs JSON.parse, per restored profile:
+ *
+ *   node --import tsx src/bench/parse-tables.ts [profiles=30000] [rounds=3]
+ *
+ * Three forms of the same cloned profiles (src/bench/data.ts), each parsed and kept as a restore
+ * keeps them: tables as saved (a key array and a number array), and tables as objects keyed by name
+ * (the form saved before 2026-11-27) with each agent's keys in its own order or in one order shared
+ * by all copies of a template. JSON.parse builds a hidden class per distinct sequence of property
+ * names, which only the second of those pays per agent, as a real fleet would. Prints the median
+ * microseconds per profile over the rounds, each round on other copies.
+ */
+import { benchFleet, ProfileCloner, trainedProfiles } from './data.ts'
+import { median } from './stats.ts'
+
+type Json = Record<string, unknown>
+
+/** The state's tables and call sizes as objects keyed by name, in their saved order or sorted. */
+function asObjects(profile: Json, sorted: boolean): Json {
+  for (const state of Object.values(profile.states as Record<string, Json>)) {
+    for (const [field, value] of Object.entries(state)) {
+      const saved = value as { keys?: unknown; countFirstLast?: number[]; callsLargestMean?: number[] }
+      const numbers = saved?.countFirstLast ?? saved?.callsLargestMean
+      if (!Array.isArray(saved?.keys) || !numbers) continue
+      const keys = saved.keys as string[]
+      const width = numbers.length / Math.max(1, keys.length)
+      const order = keys.map((_, i) => i)
+      if (sorted) order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1))
+      const out: Json = {}
+      for (const i of order) Object.defineProperty(out, keys[i]!, { value: numbers.slice(width * i, width * i + width), enumerable: true, writable: true, configurable: true })
+      state[field] = out
+    }
+  }
+  return profile
+}
+
+function microsPerParse(texts: readonly string[]): number {
+  const kept: unknown[] = []
+  const t = performance.now()
+  for (const text of texts) kept.push(JSON.parse(text))
+  return ((performance.now() - t) * 1000) / texts.length
+}
+
+const profiles = Number(process.argv[2] ?? 30_000)
+const rounds = Number(process.argv[3] ?? 3)
+const cloner = new ProfileCloner(trainedProfiles(benchFleet({ seed: 3, agents: 100, days: 14 })))
+const forms: [string, (i: number) => string][] = [
+  ['as saved: key and number arrays, own key orders', (i) => JSON.stringify(cloner.clone(i))],
+  ['objects keyed by name, own key orders', (i) => JSON.stringify(asObjects(cloner.clone(i) as unknown as Json, false))],
+  ['objects keyed by name, one order per template', (i) => JSON.stringify(asObjects(cloner.clone(i) as unknown as Json, true))],
+]
+for (const [name, text] of forms) {
+  // Other copies every round (other key orders): parsing the same texts again would reuse the
+  // hidden classes the first round built, which a restore of distinct agents never does.
+  let chars = 0
+  const us = Array.from({ length: rounds }, (_, round) => {
+    const texts = Array.from({ length: profiles }, (_, i) => text(round * profiles + i))
+    chars = texts.reduce((n, s) => n + s.length, 0) / texts.length
+    return microsPerParse(texts)
+  })
+  process.stdout.write(`${name.padEnd(50)} ${median(us).toFixed(1).padStart(6)} µs per profile (${Math.round(chars)} characters; rounds ${us.map((u) => u.toFixed(1)).join(' / ')})\n`)
+}
