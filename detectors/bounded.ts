@@ -304,7 +304,8 @@ function isSaved(v: object): v is SavedTable {
   return Array.isArray(keys) && Array.isArray(countFirstLast) && (keys.length === 0 || typeof keys[0] === 'string')
 }
 
-const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
+/** A saved number that is one: JSON gives no NaN or Infinity, but a hand-edited state might hold a string. */
+export const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 
 const add = (a: number, b: number) => a + b
 

@@ -9,7 +9,7 @@
  * of property names a hidden class of its own (see `SavedTable` in bounded.ts). People read them
  * keyed by tool (`view`); sizes saved so before, with or without the means, still revive.
  */
-import { KeySlots, setOwnEntry } from './bounded.ts'
+import { isFiniteNumber, KeySlots, setOwnEntry } from './bounded.ts'
 import { round } from './scoring.ts'
 
 /** [calls, largest log2(1 + records), largest log2(1 + bytes), mean records, mean bytes] of one tool. */
@@ -169,8 +169,6 @@ export class ToolSizes extends KeySlots {
     this.index = undefined
   }
 }
-
-const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 
 function isEntry(e: unknown): e is number[] {
   return Array.isArray(e) && (e.length === 3 || e.length === 5) && e.every(isFiniteNumber)
