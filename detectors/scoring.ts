@@ -104,6 +104,9 @@ export function othersNow(peer: readonly [number, number] | undefined, ownMark: 
   return Math.max(0, peer[1] - (ownMark === start ? 1 : 0))
 }
 
+/** log2(1 + x) of a volume (records, bytes, calls), 0 for none or less: doublings above nothing. */
+export const log2p = (x: number): number => Math.log2(1 + Math.max(0, x))
+
 /**
  * A fixed-size histogram on a log2 scale: bucket i holds values x with log2(1 + x) in
  * [i * step, (i + 1) * step). Heavy tails land in a few buckets instead of dragging a mean.

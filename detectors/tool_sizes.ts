@@ -10,7 +10,7 @@
  * keyed by tool (`view`); sizes saved so before, with or without the means, still revive.
  */
 import { isFiniteNumber, KeySlots, setOwnEntry } from './bounded.ts'
-import { round } from './scoring.ts'
+import { log2p, round } from './scoring.ts'
 
 /** [calls, largest log2(1 + records), largest log2(1 + bytes), mean records, mean bytes] of one tool. */
 export type SizeEntry = [number, number, number, number, number]
@@ -24,7 +24,6 @@ export interface SavedSizes {
 /** Numbers per tool: calls, largest records, largest bytes (log2(1 + x)), mean records, mean bytes. */
 const WIDTH = 5
 const NO_VALUES: number[] = []
-const log2p = (x: number) => Math.log2(1 + Math.max(0, x))
 
 export class ToolSizes extends KeySlots {
   /** Tool i's calls, largest records, largest bytes, mean records, mean bytes at 5i .. 5i+4. */

@@ -21,7 +21,7 @@
  * `minHistoryDays` of history) is judged against its peers' per-agent rhythm.
  */
 import { z } from 'zod'
-import { addToLogHistogram, fromDoublings, histogramTotal, logHistogramQuantile, round, selectKth } from './scoring.ts'
+import { addToLogHistogram, fromDoublings, histogramTotal, log2p, logHistogramQuantile, round, selectKth } from './scoring.ts'
 import { ownNumber, setOwnEntry } from './bounded.ts'
 import { ToolSizes } from './tool_sizes.ts'
 import { DAY, HOUR } from './time.ts'
@@ -112,7 +112,6 @@ function reviveSlots(s: State & { slots?: number[] }): Uint16Counts {
   delete s.slots
   return out
 }
-const log2p = (x: number) => Math.log2(1 + Math.max(0, x))
 
 /**
  * activeMedian per state and metric, computed on first use after the slots last changed. The slots
