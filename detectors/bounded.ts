@@ -104,6 +104,23 @@ export class KeySlots {
     return slot
   }
 
+  /**
+   * Remove the slots marked in `gone`, keeping the others' order, from the keys and from `values`
+   * (`width` numbers per slot, the table's own).
+   */
+  protected removeSlots(gone: Uint8Array, values: number[], width: number): void {
+    let kept = 0
+    for (let i = 0; i < this.keys.length; i++) {
+      if (gone[i]) continue
+      this.keys[kept] = this.keys[i]!
+      for (let k = 0; k < width; k++) values[width * kept + k] = values[width * i + k]!
+      kept++
+    }
+    this.keys.length = kept
+    values.length = width * kept
+    this.index = undefined
+  }
+
   /** Take `keys` (freshly parsed, all strings) as this table's own, interned. */
   protected adoptKeys(keys: string[]): void {
     for (let i = 0; i < keys.length; i++) keys[i] = internalized(keys[i]!)
@@ -216,18 +233,7 @@ export class CountTable extends KeySlots {
     const order = Array.from(this.keys, (_, i) => i).sort((a, b) => v[3 * a]! - v[3 * b]! || v[3 * a + 2]! - v[3 * b + 2]!)
     const gone = new Uint8Array(this.keys.length)
     for (let i = 0; i < n && i < order.length; i++) gone[order[i]!] = 1
-    let kept = 0
-    for (let i = 0; i < this.keys.length; i++) {
-      if (gone[i]) continue
-      this.keys[kept] = this.keys[i]!
-      v[3 * kept] = v[3 * i]!
-      v[3 * kept + 1] = v[3 * i + 1]!
-      v[3 * kept + 2] = v[3 * i + 2]!
-      kept++
-    }
-    this.keys.length = kept
-    v.length = 3 * kept
-    this.index = undefined
+    this.removeSlots(gone, v, 3)
   }
 
   /** The saved form: the table's own arrays, which JSON.stringify reads as they are (no copy). */

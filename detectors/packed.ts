@@ -8,9 +8,8 @@
  * rhythm and time_of_week's hours, 90% of the excess histogram. So an array with zeros to spare is
  * saved sparse: `~`, its length, `:`, its bytes per element, `:`, then the base64 of a bitmap of its
  * nonzero elements followed by those elements' bytes (`~168:4:...`); a dense array as the base64
- * of all its bytes. Either form,
- * and the plain arrays saved before, revive; `withPlainArrays` gives the readable form for people
- * (the API).
+ * of all its bytes. Either form, and the plain arrays saved before, revive; `withPlainArrays` gives
+ * the readable form for people (the API).
  *
  * Their bytes are carved from shared 1 MiB slabs rather than one ArrayBuffer each: a typed array of
  * more than 64 bytes gets its own off-heap allocation, which cost ~50-400 us per restored agent
@@ -173,8 +172,9 @@ export const uint32Counts = (saved: SavedCounts | undefined, length: number): Ui
  */
 export function uint8Counts(saved: SavedCounts | undefined, length: number): Uint8Counts {
   if (saved instanceof Uint8Counts) return saved
-  if (saved === undefined || savedBytesPerCount(saved, length) === 1) return packed(Uint8Counts, saved, length)
-  const values: Uint16Array | Uint32Array = savedBytesPerCount(saved, length) === 2 ? decodeTarget(Uint16Array, length) : decodeTarget(Uint32Array, length)
+  const width = saved === undefined ? 1 : savedBytesPerCount(saved, length)
+  if (width === 1) return packed(Uint8Counts, saved, length)
+  const values: Uint16Array | Uint32Array = width === 2 ? decodeTarget(Uint16Array, length) : decodeTarget(Uint32Array, length)
   packedInto(values, saved, length)
   const out = packed(Uint8Counts, undefined, length)
   for (let i = 0; i < length; i++) out[i] = Math.min(255, values[i]!)

@@ -58,7 +58,7 @@ export class ToolSizes extends KeySlots {
       if (this.size >= capacity) {
         let victim = 0
         for (let i = 1; i < this.size; i++) if (this.callsAt(i) < this.callsAt(victim)) victim = i
-        this.remove(new Set([victim]))
+        this.remove([victim])
       }
       slot = this.append(tool, 0, 0, 0, 0, 0)
     }
@@ -99,7 +99,7 @@ export class ToolSizes extends KeySlots {
     if (this.size > capacity) {
       // A stable sort: of tools with equal calls, the earlier goes first.
       const order = Array.from(this.keys, (_, i) => i).sort((a, b) => this.callsAt(a) - this.callsAt(b))
-      this.remove(new Set(order.slice(0, this.size - capacity)))
+      this.remove(order.slice(0, this.size - capacity))
     }
   }
 
@@ -154,18 +154,10 @@ export class ToolSizes extends KeySlots {
   }
 
   /** Remove the tools at `slots`, keeping the others' order. */
-  private remove(slots: ReadonlySet<number>): void {
-    const v = this.values
-    let kept = 0
-    for (let i = 0; i < this.keys.length; i++) {
-      if (slots.has(i)) continue
-      this.keys[kept] = this.keys[i]!
-      for (let k = 0; k < WIDTH; k++) v[WIDTH * kept + k] = v[WIDTH * i + k]!
-      kept++
-    }
-    this.keys.length = kept
-    v.length = WIDTH * kept
-    this.index = undefined
+  private remove(slots: readonly number[]): void {
+    const gone = new Uint8Array(this.size)
+    for (const slot of slots) gone[slot] = 1
+    this.removeSlots(gone, this.values, WIDTH)
   }
 }
 
