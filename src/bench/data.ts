@@ -122,26 +122,34 @@ export class ProfileCloner {
     c.agentId = `bench-agent-${String(i).padStart(8, '0')}`
     c.partition = i % partitions
     const random = mulberry32(i + 1)
-    for (const state of Object.values(c.states)) {
-      for (const value of Object.values(state as Record<string, unknown>)) if (isKeyed(value)) shuffleKeyed(value, random)
-    }
+    forEachSavedTable(c, (t) => shuffleKeyed(t, random))
     return c
   }
 }
 
 /** A saved table (`keys`, three numbers each in `countFirstLast`) or saved call sizes (`keys`, five numbers each in `callsLargestMean`). */
-type Keyed = Partial<SavedTable & SavedSizes> & { keys: string[] }
+export interface SavedKeyed {
+  keys: string[]
+  /** `width` numbers per key, in key order: the table's `countFirstLast` or the sizes' `callsLargestMean`. */
+  numbers: number[]
+  width: number
+}
 
-function isKeyed(v: unknown): v is Keyed {
-  if (typeof v !== 'object' || v === null || !Array.isArray((v as Keyed).keys)) return false
-  return Array.isArray((v as Keyed).countFirstLast) || Array.isArray((v as Keyed).callsLargestMean)
+/** Call `each` with every saved table and saved call sizes in the detector states of `profile` (as parsed), and the field holding it. */
+export function forEachSavedTable(profile: { states: Record<string, unknown> }, each: (t: SavedKeyed, state: Record<string, unknown>, field: string) => void): void {
+  for (const state of Object.values(profile.states) as Record<string, unknown>[]) {
+    for (const [field, value] of Object.entries(state)) {
+      const saved = value as Partial<SavedTable & SavedSizes> | null
+      const numbers = saved?.countFirstLast ?? saved?.callsLargestMean
+      if (!saved || !Array.isArray(saved.keys) || !Array.isArray(numbers)) continue
+      each({ keys: saved.keys, numbers, width: numbers.length / Math.max(1, saved.keys.length) }, state, field)
+    }
+  }
 }
 
 /** Fisher-Yates over the entries: a key with its numbers. */
-function shuffleKeyed(t: Keyed, random: () => number): void {
-  const { keys } = t
-  const v = t.countFirstLast ?? t.callsLargestMean!
-  const width = v.length / Math.max(1, keys.length)
+function shuffleKeyed(t: SavedKeyed, random: () => number): void {
+  const { keys, numbers: v, width } = t
   for (let i = keys.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1))
     ;[keys[i], keys[j]] = [keys[j]!, keys[i]!]

@@ -10,27 +10,19 @@
  * names, which only the second of those pays per agent, as a real fleet would. Prints the median
  * microseconds per profile over the rounds, each round on other copies.
  */
-import { benchFleet, ProfileCloner, trainedProfiles } from './data.ts'
+import { benchFleet, forEachSavedTable, ProfileCloner, trainedProfiles } from './data.ts'
 import { median } from './stats.ts'
-
-type Json = Record<string, unknown>
+import type { AgentProfile } from '../baselines/profiles.ts'
 
 /** The state's tables and call sizes as objects keyed by name, in their saved order or sorted. */
-function asObjects(profile: Json, sorted: boolean): Json {
-  for (const state of Object.values(profile.states as Record<string, Json>)) {
-    for (const [field, value] of Object.entries(state)) {
-      const saved = value as { keys?: unknown; countFirstLast?: number[]; callsLargestMean?: number[] }
-      const numbers = saved?.countFirstLast ?? saved?.callsLargestMean
-      if (!Array.isArray(saved?.keys) || !numbers) continue
-      const keys = saved.keys as string[]
-      const width = numbers.length / Math.max(1, keys.length)
-      const order = keys.map((_, i) => i)
-      if (sorted) order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1))
-      const out: Json = {}
-      for (const i of order) Object.defineProperty(out, keys[i]!, { value: numbers.slice(width * i, width * i + width), enumerable: true, writable: true, configurable: true })
-      state[field] = out
-    }
-  }
+function asObjects(profile: AgentProfile, sorted: boolean): AgentProfile {
+  forEachSavedTable(profile, ({ keys, numbers, width }, state, field) => {
+    const order = keys.map((_, i) => i)
+    if (sorted) order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1))
+    const out: Record<string, unknown> = {}
+    for (const i of order) Object.defineProperty(out, keys[i]!, { value: numbers.slice(width * i, width * i + width), enumerable: true, writable: true, configurable: true })
+    state[field] = out
+  })
   return profile
 }
 
@@ -46,8 +38,8 @@ const rounds = Number(process.argv[3] ?? 3)
 const cloner = new ProfileCloner(trainedProfiles(benchFleet({ seed: 3, agents: 100, days: 14 })))
 const forms: [string, (i: number) => string][] = [
   ['as saved: key and number arrays, own key orders', (i) => JSON.stringify(cloner.clone(i))],
-  ['objects keyed by name, own key orders', (i) => JSON.stringify(asObjects(cloner.clone(i) as unknown as Json, false))],
-  ['objects keyed by name, one order per template', (i) => JSON.stringify(asObjects(cloner.clone(i) as unknown as Json, true))],
+  ['objects keyed by name, own key orders', (i) => JSON.stringify(asObjects(cloner.clone(i), false))],
+  ['objects keyed by name, one order per template', (i) => JSON.stringify(asObjects(cloner.clone(i), true))],
 ]
 for (const [name, text] of forms) {
   // Other copies every round (other key orders): parsing the same texts again would reuse the
