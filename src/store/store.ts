@@ -12,6 +12,7 @@ import type { DeadLetter, Sink } from '../sinks/types.ts'
 import type { EnforcementChange } from '../enforcement/types.ts'
 import { BatchWriter } from './batch-writer.ts'
 import { openStore, type StoreClient } from './client.ts'
+import { forEachLine } from './lines.ts'
 import { migrate } from './migrations.ts'
 import {
   agentBaselineRow,
@@ -28,14 +29,25 @@ import {
 type Row = Record<string, unknown>
 
 /**
- * Agents per restore query: bounds the bytes held at once (~7 KB of JSON per agent, so ~350 MB a
- * page, two pages at a time), and sets how many queries and collections a restore costs (see
- * Store.forEachAgent). A million agents, one run each: pages of 25,000 took 165 s, 50,000 145 s,
- * 100,000 135 s (at twice the memory in flight).
+ * Agents per restore query: bounds what a page costs outside the JS heap (~6 KB of JSON per agent,
+ * so ~300 MB a page in chDB's memory and in its result file, two pages at a time) and how many
+ * queries a restore makes. Measured when pages were still held whole in the JS heap, a million
+ * agents, one run each: pages of 25,000 took 165 s, 50,000 145 s, 100,000 135 s.
  */
 const RESTORE_PAGE_ROWS = 50_000
-const NEWLINE = 0x0a
-const TAB = 0x09
+
+/** How Store.forEachAgent reads. */
+export interface ForEachAgentOptions {
+  /** Agents per query (RESTORE_PAGE_ROWS). */
+  pageRows?: number
+  /** Told how many agents are about to be handed over, before the first. */
+  expect?: (agents: number) => void
+}
+
+/** `column` is one of the Kafka partitions, as an SQL condition (none: false, not a syntax error). */
+function inPartitions(partitions: readonly number[], column = 'kafka_partition'): string {
+  return partitions.length ? `${column} IN (${partitions.map((p) => Math.trunc(p)).join(', ')})` : '0'
+}
 
 /** Baseline rows serialised at one instant, waiting to be written (see `Store.baselineRows`). */
 export interface BaselineRows {
@@ -184,43 +196,34 @@ export class Store {
 
   /**
    * Latest saved profile of every agent, or of the agents last seen on the given Kafka partitions,
-   * handed to `each` as soon as it is parsed; resolves with how many. Read in pages of `pageRows`
-   * agents along the sorting key (agent_id), the next page's query running while this page is
-   * parsed; each state arrives as raw text (TabSeparatedRaw: the JSON is neither escaped nor wrapped
-   * in another JSON document) and is decoded and parsed a row at a time.
+   * handed to `each` as soon as it is parsed; resolves with how many. `expect`, if given, is told
+   * how many first. Read in pages of `pageRows` agents along the sorting key (agent_id), the next
+   * page's query running while this page is parsed; each state arrives as raw text
+   * (TabSeparatedRaw: the JSON is neither escaped nor wrapped in another JSON document) and is
+   * decoded and parsed a row at a time.
    *
-   * Why this shape: garbage collection dominates a large restore. A page is external memory, and V8
-   * starts a full collection of the whole heap (every agent restored so far) after every ~64 MB of
-   * it: a page costs one, so fewer, larger pages cost fewer (see RESTORE_PAGE_ROWS). A row's text
-   * dies young, where a page decoded as one string went to the old generation. And `each` can turn
-   * a profile into its in-memory layout (Baselines.restoreAgent) while the parsed JSON is still
-   * young, instead of after every profile has been promoted. What is left is mostly the scavenger
-   * copying what survives, every restored profile: a million agents with --trace-gc, 1,817
-   * scavenges took 50 s and 46 full collections 2 s of pauses (their marking ran concurrently).
+   * Why this shape: garbage collection dominates a large restore. A page is read a chunk at a time
+   * through one reused buffer (StoreClient.queryChunks), because a page held whole is external
+   * memory, and V8 starts a full collection of the whole heap (every agent restored so far) for
+   * every ~64 MB of it. A row's text dies young. And `each` can turn a profile into its in-memory
+   * layout (Baselines.restoreAgent) while the parsed JSON is still young, instead of after every
+   * profile has been promoted. The pages' bounds are asked for first (agentPages), so that the next
+   * page's query can start before this one is read, and so that the caller knows what is coming.
    */
-  async forEachAgent(each: (p: AgentProfile) => void, partitions?: readonly number[], pageRows = RESTORE_PAGE_ROWS): Promise<number> {
-    const wanted = partitions ? new Set(partitions) : undefined
+  async forEachAgent(each: (p: AgentProfile) => void, partitions?: readonly number[], opts: ForEachAgentOptions = {}): Promise<number> {
+    const { agents, bounds } = await this.agentPages(opts.pageRows ?? RESTORE_PAGE_ROWS, partitions)
+    opts.expect?.(agents)
+    if (agents === 0) return 0
     let count = 0
-    let page = this.agentStatePage('', pageRows)
-    for (;;) {
-      const bytes = await page
-      // hex(agent_id) \t kafka_partition \t state \n per row; JSON text holds no raw tab or newline.
-      const ends: number[] = []
-      for (let end = bytes.indexOf(NEWLINE); end !== -1; end = bytes.indexOf(NEWLINE, end + 1)) ends.push(end)
-      if (ends.length === 0) break
-      const lastStart = ends.length > 1 ? ends[ends.length - 2]! + 1 : 0
-      const lastId = Buffer.from(bytes.toString('latin1', lastStart, bytes.indexOf(TAB, lastStart)), 'hex').toString('utf8')
-      const next = ends.length < pageRows ? undefined : this.agentStatePage(lastId, pageRows)
-      let start = 0
-      for (const end of ends) {
-        const a = bytes.indexOf(TAB, start)
-        const b = bytes.indexOf(TAB, a + 1)
-        if (!wanted || wanted.has(Number(bytes.toString('latin1', a + 1, b)))) {
-          each(JSON.parse(bytes.toString('utf8', b + 1, end)) as AgentProfile)
-          count++
-        }
-        start = end + 1
-      }
+    let page = this.agentStatePage(partitions, '', bounds[0])
+    for (let i = 0; ; i++) {
+      const chunks = await page
+      const next = i < bounds.length ? this.agentStatePage(partitions, bounds[i]!, bounds[i + 1]) : undefined
+      // One state per line: JSON text holds no raw newline.
+      await forEachLine(chunks, (bytes, start, end) => {
+        each(JSON.parse(bytes.toString('utf8', start, end)) as AgentProfile)
+        count++
+      })
       if (!next) break
       page = next
     }
@@ -230,19 +233,39 @@ export class Store {
   /** Latest saved profile of every agent, or of those on the given partitions, as parsed (see forEachAgent). */
   async loadAgents(partitions?: readonly number[], pageRows = RESTORE_PAGE_ROWS): Promise<AgentProfile[]> {
     const out: AgentProfile[] = []
-    await this.forEachAgent((p) => out.push(p), partitions, pageRows)
+    await this.forEachAgent((p) => out.push(p), partitions, { pageRows })
     return out
   }
 
-  /** One page of latest agent states after `afterId`, as TabSeparatedRaw bytes. */
-  private agentStatePage(afterId: string, rows: number): Promise<Buffer> {
-    // The id goes in as hex: no quoting to get wrong, whatever characters it holds.
-    const after = Buffer.from(afterId, 'utf8').toString('hex')
-    return this.ch.queryBytes(
-      `SELECT hex(agent_id), kafka_partition, state FROM ${this.db}.agent_baselines
-       WHERE agent_id > unhex('${after}') ORDER BY agent_id, version DESC LIMIT 1 BY agent_id LIMIT ${Math.max(1, Math.floor(rows))}`,
+  /**
+   * How many agents have a saved profile (on the given partitions), and the ids that close each
+   * full page of `rows` of them in agent_id order: page i holds the ids after bound i-1 up to
+   * bound i, the last page those after the last bound. One query, over the id, partition and
+   * version columns only.
+   */
+  private async agentPages(rows: number, partitions?: readonly number[]): Promise<{ agents: number; bounds: string[] }> {
+    const step = Math.max(1, Math.floor(rows))
+    const having = partitions ? `HAVING ${inPartitions(partitions, 'argMax(kafka_partition, version)')}` : ''
+    const text = await this.ch.queryText(
+      `SELECT length(ids), arrayStringConcat(arrayMap(i -> hex(ids[i]), range(${step}, length(ids) + 1, ${step})), ',')
+       FROM (SELECT arraySort(groupArray(agent_id)) AS ids FROM (SELECT agent_id FROM ${this.db}.agent_baselines GROUP BY agent_id ${having}))`,
       'TabSeparatedRaw',
     )
+    const [agents = '0', hexes = ''] = text.trimEnd().split('\t')
+    return { agents: Number(agents), bounds: hexes === '' ? [] : hexes.split(',').map((hex) => Buffer.from(hex, 'hex').toString('utf8')) }
+  }
+
+  /**
+   * Latest states of the agents with ids after `afterId` and up to `upTo` (no upper bound if
+   * absent), of those whose latest state is on the given partitions, one per line (TabSeparatedRaw).
+   */
+  private agentStatePage(partitions: readonly number[] | undefined, afterId: string, upTo?: string): Promise<AsyncIterable<Buffer>> {
+    // Ids go in as hex: no quoting to get wrong, whatever characters they hold.
+    const hex = (id: string) => `unhex('${Buffer.from(id, 'utf8').toString('hex')}')`
+    const upper = upTo === undefined ? '' : ` AND agent_id <= ${hex(upTo)}`
+    const latest = `SELECT kafka_partition, state FROM ${this.db}.agent_baselines
+       WHERE agent_id > ${hex(afterId)}${upper} ORDER BY agent_id, version DESC LIMIT 1 BY agent_id`
+    return this.ch.queryChunks(`SELECT state FROM (${latest}) WHERE ${partitions ? inPartitions(partitions) : '1'}`, 'TabSeparatedRaw')
   }
 
   /**
@@ -266,7 +289,7 @@ export class Store {
    */
   async loadPartials(which: { partitions?: readonly number[]; keys?: readonly PartialKey[] } = {}): Promise<PartialCopy[]> {
     const conds: string[] = []
-    if (which.partitions) conds.push(which.partitions.length ? `kafka_partition IN (${which.partitions.map((p) => Math.trunc(p)).join(', ')})` : '0')
+    if (which.partitions) conds.push(inPartitions(which.partitions))
     if (which.keys) {
       // Ids go in as hex: no quoting to get wrong, whatever characters they hold.
       const tuples = which.keys.map((k) => `('${Buffer.from(k.blueprintId, 'utf8').toString('hex').toUpperCase()}', ${Math.trunc(k.partition)})`)

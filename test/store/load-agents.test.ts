@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Store } from '../../src/store/store.ts'
 import { Baselines } from '../../src/baselines/baselines.ts'
@@ -5,9 +7,10 @@ import { newAgentProfile, type AgentProfile } from '../../src/baselines/profiles
 import { T0, toolCall } from '../../detectors/fixtures/kit.ts'
 import { testConfig } from '../helpers/store.ts'
 
+const cfg = testConfig()
 let store: Store
 beforeAll(async () => {
-  store = await Store.open(testConfig().store)
+  store = await Store.open(cfg.store)
 })
 afterAll(async () => {
   await store.close()
@@ -30,18 +33,30 @@ describe('loading agent baselines', () => {
     await store.flush()
     store.checkpoint(ids.map((id, i) => profile(id, i % 3, 2)), [])
     await store.flush()
+    // An agent whose events moved to another partition belongs where its latest profile says.
+    store.checkpoint([profile('moved', 0, 1)], [])
+    await store.flush()
+    store.checkpoint([profile('moved', 1, 2)], [])
+    await store.flush()
+    const onPartition = (p: number) => [...ids.filter((_, i) => i % 3 === p), ...(p === 1 ? ['moved'] : [])]
 
     for (const pageRows of [1, 7, 10_000]) {
       const all = await store.loadAgents(undefined, pageRows)
-      expect(all.map((p) => p.agentId).sort()).toEqual([...ids].sort())
+      expect(all.map((p) => p.agentId).sort()).toEqual([...ids, 'moved'].sort())
       expect(all.every((p) => p.learned === 2)).toBe(true)
       const some = await store.loadAgents([0, 2], pageRows)
-      expect(some.map((p) => p.agentId).sort()).toEqual(ids.filter((_, i) => i % 3 !== 1).sort())
-      // Streaming: each profile handed over as it is read, in agent id order, and counted.
+      expect(some.map((p) => p.agentId).sort()).toEqual([...onPartition(0), ...onPartition(2)].sort())
+      // Streaming: each profile handed over as it is read, in agent id order, counted, and the count told first.
       const seen: string[] = []
-      expect(await store.forEachAgent((p) => seen.push(p.agentId), [1], pageRows)).toBe(seen.length)
-      expect(seen).toEqual(ids.filter((_, i) => i % 3 === 1).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
+      let expected = -1
+      expect(await store.forEachAgent((p) => seen.push(p.agentId), [1], { pageRows, expect: (n) => (expected = n) })).toBe(seen.length)
+      expect(seen).toEqual(onPartition(1).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
+      expect(expected).toBe(seen.length)
+      expect(await store.loadAgents([], pageRows)).toEqual([])
+      expect(await store.loadAgents([7], pageRows)).toEqual([])
     }
+    // A read leaves no result file behind in the data folder.
+    expect(readdirSync(join(cfg.store.dataDir, 'result-files'))).toEqual([])
   })
 
   it('restores a profile that dedupes the events it had seen', async () => {
