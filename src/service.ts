@@ -107,7 +107,7 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   if (initial.kafka.enabled) pipeline.baselines.holdAssignedOnly()
   pipeline.baselines.restorePartials(await store.loadPartials(), pipeline.mergeProfiles)
   // With Kafka, agents are restored per partition on assignment; otherwise all of them now.
-  if (!initial.kafka.enabled) await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p))
+  if (!initial.kafka.enabled) await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p), undefined, { expect: (n) => pipeline.baselines.expectRestores(n) })
   pipeline.restoreElevated()
   config.onChange((next) => pipeline.setConfig(next))
 
@@ -358,7 +358,9 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
       serial(async () => {
         // Each agent is restored as it is read (a restore that fails half way is done again, whole,
         // by the retry of the assignment: restoring an agent twice gives the same profile).
-        const agents = await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p), partitions)
+        const agents = await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p), partitions, {
+          expect: (n) => pipeline.baselines.expectRestores(n),
+        })
         // Peer baselines span every partition: the partials of the assigned partitions (their
         // previous holder saved them on revocation) become this instance's, and the others'
         // newer partials are taken in, before any event of these partitions is processed.

@@ -24,11 +24,15 @@ import {
   type PartialCopy,
   type PartialKey,
 } from './profiles.ts'
+import { carvedBytes, reserveCarving } from '../../detectors/packed.ts'
 import { RecentIdHashes } from './recent-ids.ts'
 import { AgentSnapshot } from './snapshot.ts'
 
 /** Folds `from`, learned from partitions disjoint from those of `into`, into `into`. */
 export type ProfileMerger = (into: BlueprintProfile, from: BlueprintProfile) => void
+
+/** Restored agents whose typed arrays stand for the rest of a restore (expectRestores). */
+const RESERVE_SAMPLE_AGENTS = 1000
 
 /** Version of a remote partial known only from memory (moved there on revocation): any saved copy replaces it. */
 const UNSAVED = 0
@@ -49,6 +53,8 @@ export class Baselines {
   /** The checkpoint snapshot being encoded, if any (see snapshot.ts). */
   private snapshot: AgentSnapshot<unknown> | undefined
   private readonly dirtyPartials = new Set<BlueprintProfile>()
+  /** A restore under way (expectRestores): agents expected, restored so far, bytes carved before it. */
+  private restoreSample: { agents: number; restored: number; carvedBefore: number } | undefined
 
   /** The agent's profile, created on its first event; the caller is about to change it. */
   agentFor(e: AgentEvent): AgentProfile {
@@ -158,12 +164,27 @@ export class Baselines {
     this.snapshot?.take(p)
   }
 
+  /**
+   * `agents` profiles are about to be restored. Once the first RESERVE_SAMPLE_AGENTS of them are,
+   * the typed-array slabs for the rest are reserved at once, at what those carved each (see
+   * reserveCarving in detectors/packed.ts: slabs allocated as a restore goes cost full collections
+   * of a heap that grows with every agent restored).
+   */
+  expectRestores(agents: number): void {
+    this.restoreSample = agents > RESERVE_SAMPLE_AGENTS ? { agents, restored: 0, carvedBefore: carvedBytes() } : undefined
+  }
+
   /** Take a profile as parsed from its saved JSON (any version saved before) into memory. */
   restoreAgent(p: AgentProfile): void {
     completeStates(p.states)
     if (!(p.recentIds instanceof RecentIdHashes)) p.recentIds = RecentIdHashes.fromJSON(p.recentIds)
     p.risk.families ??= {}
     this.agents.set(p.agentId, p)
+    const sample = this.restoreSample
+    if (sample !== undefined && ++sample.restored === RESERVE_SAMPLE_AGENTS) {
+      this.restoreSample = undefined
+      reserveCarving(((carvedBytes() - sample.carvedBefore) / RESERVE_SAMPLE_AGENTS) * (sample.agents - RESERVE_SAMPLE_AGENTS))
+    }
   }
 
   /** Take a view as parsed from JSON as this instance's view of its blueprint, as it is. */

@@ -83,11 +83,15 @@ export async function measureRestoreInProcess(opts: RestoreChildOptions): Promis
       // As the service restores: each agent into its in-memory layout as it is read.
       let inRestore = 0
       t = performance.now()
-      await reopened.forEachAgent((p) => {
-        const began = performance.now()
-        baselines!.restoreAgent(p)
-        inRestore += performance.now() - began
-      })
+      await reopened.forEachAgent(
+        (p) => {
+          const began = performance.now()
+          baselines!.restoreAgent(p)
+          inRestore += performance.now() - began
+        },
+        undefined,
+        { expect: (n) => baselines!.expectRestores(n) },
+      )
       totalMs.push(performance.now() - t)
       restoreMs.push(inRestore)
       loadMs.push(totalMs[totalMs.length - 1]! - inRestore)

@@ -35,3 +35,24 @@ describe('a profile saved as JSON and restored', () => {
     for (const [id, p] of uninterrupted.baselines.agents) expect(JSON.stringify(restored.baselines.agents.get(id))).toBe(JSON.stringify(p))
   })
 })
+
+describe('a large restore', () => {
+  it('reserves the typed arrays of the agents still to come once the first thousand are restored', () => {
+    const events = decodeAll(benchFleet({ seed: 5, agents: 4, days: 2 }).raw)
+    const trained = new Pipeline(defaultConfig())
+    for (const e of events) trained.process(e)
+    const saved = [...trained.baselines.agents.values()].map((p) => JSON.stringify(p))
+    const copy = (i: number) => ({ ...(JSON.parse(saved[i % saved.length]!) as AgentProfile), agentId: `copy-${i}` })
+
+    const baselines = new Baselines()
+    baselines.expectRestores(5_000)
+    for (let i = 0; i < 1_000; i++) baselines.restoreAgent(copy(i))
+    // From here on, once the 1 MiB slab in use is full, typed arrays come from the reservation:
+    // one slab of several MiB, where slabs allocated as needed would be 1 MiB each.
+    for (let i = 1_000; i < 2_000; i++) baselines.restoreAgent(copy(i))
+    const later = [...baselines.agents.values()].slice(1_000)
+    const slabs = new Set(later.map((p) => p.recentIds.buffer))
+    expect(slabs.size).toBeLessThanOrEqual(2)
+    expect(later[later.length - 1]!.recentIds.buffer.byteLength).toBeGreaterThan(2 << 20)
+  })
+})

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { narrowCounts, Uint16Counts, uint16Counts, Uint32Counts, uint32Counts, uint8Counts, Uint8Counts, widened, withPlainArrays } from '../../detectors/packed.ts'
+import { carve, carvedBytes, narrowCounts, reserveCarving, Uint16Counts, uint16Counts, Uint32Counts, uint32Counts, uint8Counts, Uint8Counts, widened, withPlainArrays } from '../../detectors/packed.ts'
 import { volume } from '../../detectors/volume.ts'
 import { timeOfWeek } from '../../detectors/time_of_week.ts'
 import { DAY, T0, toolCall } from '../../detectors/fixtures/kit.ts'
@@ -144,5 +144,25 @@ describe('packed counts', () => {
     const own = volume.init()
     for (let week = 0; week <= 256; week++) volume.learn(toolCall(T0 + week * 7 * DAY), own, [], cfg, ctx)
     expect(new Set(Array.from(own.slotHours as ArrayLike<number>))).toEqual(new Set([255]))
+  })
+})
+
+describe('carving typed arrays', () => {
+  it('takes a reservation before allocating new slabs, so a large restore allocates up front', () => {
+    const MiB = 1 << 20
+    reserveCarving(4 * MiB)
+    // 3 MiB of small regions: with 1 MiB slabs they would span at least three buffers.
+    const buffers = new Set<ArrayBuffer>()
+    for (let i = 0; i < (3 * MiB) / 1024; i++) buffers.add(carve(128, 8)[0])
+    const big = [...buffers].filter((b) => b.byteLength > MiB)
+    expect(big.length).toBe(1)
+    expect(big[0]!.byteLength).toBeGreaterThanOrEqual(3 * MiB)
+  })
+
+  it('counts every byte carved, 8-byte aligned', () => {
+    const before = carvedBytes()
+    carve(3, 1)
+    carve(168, 2)
+    expect(carvedBytes() - before).toBe(8 + 336)
   })
 })
