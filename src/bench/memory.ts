@@ -83,6 +83,9 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
   const heapBeforeBytes = before.heapUsed + before.arrayBuffers
   const baselines = new Baselines()
   const began = performance.now()
+  // As the service restores (Store.forEachAgent tells it how many): typed arrays reserved up front,
+  // so that whatever the reservation holds beyond what the agents use counts here too.
+  baselines.expectRestores(opts.agents)
   for (let i = 0; i < opts.agents; i++) {
     baselines.restoreAgent(cloner.clone(i))
   }
