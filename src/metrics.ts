@@ -1,4 +1,5 @@
 /** Prometheus text exposition (format 0.0.4) of the service's counters and gauges. */
+import { getHeapStatistics } from 'node:v8'
 import type { Pipeline } from './pipeline/pipeline.ts'
 import type { Ingestor } from './pipeline/ingest.ts'
 import type { Store } from './store/store.ts'
@@ -48,6 +49,10 @@ export function renderMetrics({ pipeline, ingestor, store, hub, enforcement }: P
   metric('agentwatch_clickhouse_rows_written_total', 'counter', 'Rows inserted into ClickHouse, by table.', Object.entries(store.rowsWritten).map(([table, n]) => [{ table }, n]))
   metric('agentwatch_clickhouse_pending_rows', 'gauge', 'Rows queued for ClickHouse.', [[{}, store.pendingRows]])
   metric('agentwatch_sse_subscribers', 'gauge', 'Live risk stream subscribers.', [[{}, hub.subscribers]])
+  // Against the limit: a large fleet needs node started with a larger --max-old-space-size (src/util/heap.ts).
+  const heap = getHeapStatistics()
+  metric('agentwatch_heap_used_bytes', 'gauge', 'V8 heap in use (the baselines are most of it), bytes.', [[{}, heap.used_heap_size]])
+  metric('agentwatch_heap_limit_bytes', 'gauge', 'V8 heap limit (--max-old-space-size), bytes.', [[{}, heap.heap_size_limit]])
   metric('agentwatch_event_time_watermark_seconds', 'gauge', 'Latest event time processed, Unix seconds.', [[{}, pipeline.eventTime / 1000]])
   return lines.join('\n') + '\n'
 }

@@ -31,6 +31,7 @@ import { Checkpointer } from './store/checkpointer.ts'
 import { Store, type BaselineRows } from './store/store.ts'
 import { renderMetrics } from './metrics.ts'
 import { log } from './util/log.ts'
+import { projectAgents } from './util/heap.ts'
 import { describeError, isRetriable } from './util/errors.ts'
 import { withPlainArrays } from '../detectors/packed.ts'
 
@@ -107,7 +108,19 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   if (initial.kafka.enabled) pipeline.baselines.holdAssignedOnly()
   pipeline.baselines.restorePartials(await store.loadPartials(), pipeline.mergeProfiles)
   // With Kafka, agents are restored per partition on assignment; otherwise all of them now.
-  if (!initial.kafka.enabled) await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p), undefined, { expect: (n) => pipeline.baselines.expectRestores(n) })
+  // Told how many agents a restore brings before the first: checks they fit, reserves their typed arrays.
+  const expectRestores = (agents: number) => {
+    const heap = projectAgents(agents)
+    if (!heap.fits) {
+      const mib = (bytes: number) => Math.round(bytes / 2 ** 20)
+      log.warn(
+        { agents, neededMiB: mib(heap.neededBytes), usedMiB: mib(heap.usedBytes), limitMiB: mib(heap.limitBytes), suggestedMiB: heap.suggestedMiB },
+        `these baselines may not fit in the heap; start node with --max-old-space-size=${heap.suggestedMiB} (NODE_OPTIONS)`,
+      )
+    }
+    pipeline.baselines.expectRestores(agents)
+  }
+  if (!initial.kafka.enabled) await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p), undefined, { expect: expectRestores })
   pipeline.restoreElevated()
   config.onChange((next) => pipeline.setConfig(next))
 
@@ -358,9 +371,7 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
       serial(async () => {
         // Each agent is restored as it is read (a restore that fails half way is done again, whole,
         // by the retry of the assignment: restoring an agent twice gives the same profile).
-        const agents = await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p), partitions, {
-          expect: (n) => pipeline.baselines.expectRestores(n),
-        })
+        const agents = await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p), partitions, { expect: expectRestores })
         // Peer baselines span every partition: the partials of the assigned partitions (their
         // previous holder saved them on revocation) become this instance's, and the others'
         // newer partials are taken in, before any event of these partitions is processed.

@@ -135,4 +135,11 @@ describe('control API over the service', () => {
     const versions = await service.store.loadConfigVersions()
     expect(versions[versions.length - 1].config.risk.halfLifeMinutes).toBe(30)
   })
+
+  it('serves its heap against the limit in /metrics, so a fleet outgrowing --max-old-space-size can be alerted on', async () => {
+    const text = (await app.inject({ method: 'GET', url: '/metrics' })).body
+    const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1])
+    expect(value('agentwatch_heap_used_bytes')).toBeGreaterThan(0)
+    expect(value('agentwatch_heap_limit_bytes')).toBeGreaterThan(value('agentwatch_heap_used_bytes'))
+  })
 })
