@@ -219,11 +219,17 @@ export class Store {
     for (let i = 0; ; i++) {
       const chunks = await page
       const next = i < bounds.length ? this.agentStatePage(partitions, bounds[i]!, bounds[i + 1]) : undefined
-      // One state per line: JSON text holds no raw newline.
-      await forEachLine(chunks, (bytes, start, end) => {
-        each(JSON.parse(bytes.toString('utf8', start, end)) as AgentProfile)
-        count++
-      })
+      try {
+        // One state per line: JSON text holds no raw newline.
+        await forEachLine(chunks, (bytes, start, end) => {
+          each(JSON.parse(bytes.toString('utf8', start, end)) as AgentProfile)
+          count++
+        })
+      } catch (err) {
+        // The next page is abandoned: its failure, if any, must not surface as an unhandled rejection.
+        next?.catch(() => undefined)
+        throw err
+      }
       if (!next) break
       page = next
     }
