@@ -14,6 +14,7 @@
  * waits for that, and an instance holding every partition of a blueprint never rebuilds its view.
  */
 import type { AgentEvent } from '../../schemas/events.ts'
+import { carvedBytes, reserveCarving } from '../../detectors/packed.ts'
 import {
   completeStates,
   LEGACY_PARTITION,
@@ -24,7 +25,6 @@ import {
   type PartialCopy,
   type PartialKey,
 } from './profiles.ts'
-import { carvedBytes, reserveCarving } from '../../detectors/packed.ts'
 import { RecentIdHashes } from './recent-ids.ts'
 import { AgentSnapshot } from './snapshot.ts'
 
@@ -168,7 +168,8 @@ export class Baselines {
    * `agents` profiles are about to be restored. Once the first RESERVE_SAMPLE_AGENTS of them are,
    * the typed-array slabs for the rest are reserved at once, at what those carved each (see
    * reserveCarving in detectors/packed.ts: slabs allocated as a restore goes cost full collections
-   * of a heap that grows with every agent restored).
+   * of a heap that grows with every agent restored). An estimate: what events processed meanwhile
+   * carve counts too, and slabs reserved beyond need are carved by the agents that come later.
    */
   expectRestores(agents: number): void {
     this.restoreSample = agents > RESERVE_SAMPLE_AGENTS ? { agents, restored: 0, carvedBefore: carvedBytes() } : undefined
