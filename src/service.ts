@@ -108,7 +108,8 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   if (initial.kafka.enabled) pipeline.baselines.holdAssignedOnly()
   pipeline.baselines.restorePartials(await store.loadPartials(), pipeline.mergeProfiles)
   // With Kafka, agents are restored per partition on assignment; otherwise all of them now.
-  // Told how many agents a restore brings before the first: checks they fit, reserves their typed arrays.
+  // How a restore goes: told how many agents come before the first, it checks they fit and
+  // reserves their typed arrays; a damaged saved profile is logged and skipped.
   const expectRestores = (agents: number) => {
     const heap = projectAgents(agents)
     if (!heap.fits) {
@@ -120,7 +121,12 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     }
     pipeline.baselines.expectRestores(agents)
   }
-  if (!initial.kafka.enabled) await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p), undefined, { expect: expectRestores })
+  const restoring = {
+    expect: expectRestores,
+    unreadable: (agentId: string, reason: string) =>
+      log.error({ agentId, reason }, 'saved baseline unreadable, skipped: the agent starts afresh, judged against its peers (the row stays in agent_baselines)'),
+  }
+  if (!initial.kafka.enabled) await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p), undefined, restoring)
   pipeline.restoreElevated()
   config.onChange((next) => pipeline.setConfig(next))
 
@@ -371,7 +377,7 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
       serial(async () => {
         // Each agent is restored as it is read (a restore that fails half way is done again, whole,
         // by the retry of the assignment: restoring an agent twice gives the same profile).
-        const agents = await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p), partitions, { expect: expectRestores })
+        const agents = await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p), partitions, restoring)
         // Peer baselines span every partition: the partials of the assigned partitions (their
         // previous holder saved them on revocation) become this instance's, and the others'
         // newer partials are taken in, before any event of these partitions is processed.

@@ -35,6 +35,7 @@ type Row = Record<string, unknown>
  * agents, one run each: pages of 25,000 took 165 s, 50,000 145 s, 100,000 135 s.
  */
 const RESTORE_PAGE_ROWS = 50_000
+const TAB = 0x09
 
 /** How Store.forEachAgent reads. */
 export interface ForEachAgentOptions {
@@ -42,6 +43,12 @@ export interface ForEachAgentOptions {
   pageRows?: number
   /** Told how many agents are about to be handed over, before the first. */
   expect?: (agents: number) => void
+  /**
+   * Told of a saved profile that is not valid JSON or that `each` refused (threw on), which is then
+   * skipped: one damaged row must not keep a million agents from being restored. Without it, the
+   * first such row fails the whole read.
+   */
+  unreadable?: (agentId: string, reason: string) => void
 }
 
 /** `column` is one of the Kafka partitions, as an SQL condition (none: false, not a syntax error). */
@@ -220,10 +227,16 @@ export class Store {
       const chunks = await page
       const next = i < bounds.length ? this.agentStatePage(partitions, bounds[i]!, bounds[i + 1]) : undefined
       try {
-        // One state per line: JSON text holds no raw newline.
+        // hex(agent_id) \t state per line: JSON text holds no raw tab or newline.
         await forEachLine(chunks, (bytes, start, end) => {
-          each(JSON.parse(bytes.toString('utf8', start, end)) as AgentProfile)
-          count++
+          const tab = bytes.indexOf(TAB, start)
+          try {
+            each(JSON.parse(bytes.toString('utf8', tab + 1, end)) as AgentProfile)
+            count++
+          } catch (err) {
+            if (!opts.unreadable) throw err
+            opts.unreadable(Buffer.from(bytes.toString('latin1', start, tab), 'hex').toString('utf8'), (err as Error).message)
+          }
         })
       } catch (err) {
         // The next page is abandoned: its failure, if any, must not surface as an unhandled rejection.
@@ -263,15 +276,16 @@ export class Store {
 
   /**
    * Latest states of the agents with ids after `afterId` and up to `upTo` (no upper bound if
-   * absent), of those whose latest state is on the given partitions, one per line (TabSeparatedRaw).
+   * absent), of those whose latest state is on the given partitions: hex(agent_id) and state, one
+   * agent per line (TabSeparatedRaw).
    */
   private agentStatePage(partitions: readonly number[] | undefined, afterId: string, upTo?: string): Promise<AsyncIterable<Buffer>> {
     // Ids go in as hex: no quoting to get wrong, whatever characters they hold.
     const hex = (id: string) => `unhex('${Buffer.from(id, 'utf8').toString('hex')}')`
     const upper = upTo === undefined ? '' : ` AND agent_id <= ${hex(upTo)}`
-    const latest = `SELECT kafka_partition, state FROM ${this.db}.agent_baselines
+    const latest = `SELECT agent_id, kafka_partition, state FROM ${this.db}.agent_baselines
        WHERE agent_id > ${hex(afterId)}${upper} ORDER BY agent_id, version DESC LIMIT 1 BY agent_id`
-    return this.ch.queryChunks(`SELECT state FROM (${latest}) WHERE ${partitions ? inPartitions(partitions) : '1'}`, 'TabSeparatedRaw')
+    return this.ch.queryChunks(`SELECT hex(agent_id), state FROM (${latest}) WHERE ${partitions ? inPartitions(partitions) : '1'}`, 'TabSeparatedRaw')
   }
 
   /**

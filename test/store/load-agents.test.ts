@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Store } from '../../src/store/store.ts'
 import { Baselines } from '../../src/baselines/baselines.ts'
 import { newAgentProfile, type AgentProfile } from '../../src/baselines/profiles.ts'
+import { agentBaselineRow } from '../../src/store/rows.ts'
 import { T0, toolCall } from '../../detectors/fixtures/kit.ts'
 import { testConfig } from '../helpers/store.ts'
 
@@ -66,5 +67,28 @@ describe('loading agent baselines', () => {
     const restored = baselines.agents.get('d\ne')!
     expect(restored.recentIds.seenOrRemember('d\ne-event')).toBe(true)
     expect(restored.recentIds.seenOrRemember('another')).toBe(false)
+  })
+
+  it('skips and reports a damaged saved profile when asked to, and restores the others', async () => {
+    const damaged = (agentId: string, state: string) => ({
+      ...agentBaselineRow(profile(agentId, 0, 1), 1, T0),
+      state,
+    })
+    await store.ch.client.insert({
+      table: `${store.ch.database}.agent_baselines`,
+      values: [damaged('broken\tjson', '{"agentId": "broken'), damaged('no-states', '{"agentId":"no-states"}')],
+      format: 'JSONEachRow',
+    })
+    const baselines = new Baselines()
+    // Without a report to make, the first damaged row fails the read.
+    await expect(store.forEachAgent((p) => baselines.restoreAgent(p))).rejects.toThrow()
+
+    const reported: [string, string][] = []
+    const restored = await store.forEachAgent((p) => baselines.restoreAgent(p), undefined, { unreadable: (id, reason) => reported.push([id, reason]) })
+    expect(reported.map(([id]) => id).sort()).toEqual(['broken\tjson', 'no-states'])
+    expect(reported.every(([, reason]) => reason.length > 0)).toBe(true)
+    expect(restored).toBe(ids.length + 1)
+    expect(baselines.agents.has('broken\tjson') || baselines.agents.has('no-states')).toBe(false)
+    expect(baselines.agents.get('moved')!.learned).toBe(2)
   })
 })
