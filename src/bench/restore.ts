@@ -6,6 +6,8 @@
  * the table is slow (it is the checkpoint path at full size), so it is done once per size and the
  * restore is timed `runs` times over the same table, each into a fresh Store and Baselines; runs
  * after the first find the table in the OS page cache, as a restart on the same machine does.
+ * Before those, the agents of one Kafka partition of six are restored the same way, as an instance
+ * assigned that partition does.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
@@ -22,6 +24,8 @@ import { median, perSecond } from './stats.ts'
 /** Target: restoring one million agents. Seconds. */
 export const RESTORE_TARGET_S = 30
 export const RESTORE_TARGET_AGENTS = 1_000_000
+/** Kafka partitions the filled agents are spread over (ProfileCloner's default). */
+const PARTITIONS = 6
 
 export interface RestoreChildOptions {
   agents: number
@@ -45,6 +49,12 @@ export interface RestoreChildResult {
   loadMs: number[]
   restoreMs: number[]
   totalMs: number[]
+  /**
+   * Per run, before the full restores: the agents of one Kafka partition of PARTITIONS (as an
+   * instance assigned one partition restores them), and how many. Milliseconds.
+   */
+  partitionMs: number[]
+  partitionAgents: number
   /** Mean serialised profile (the `state` column). Bytes (UTF-16 chars). */
   meanStateChars: number
   /** On-disk size of the table, compressed. Bytes. */
@@ -61,7 +71,7 @@ export async function measureRestoreInProcess(opts: RestoreChildOptions): Promis
     let t = performance.now()
     for (let from = 0; from < opts.agents; from += opts.chunk) {
       const chunk: AgentProfile[] = []
-      for (let i = from; i < Math.min(opts.agents, from + opts.chunk); i++) chunk.push(cloner.clone(i))
+      for (let i = from; i < Math.min(opts.agents, from + opts.chunk); i++) chunk.push(cloner.clone(i, PARTITIONS))
       if (from === 0) stateChars = chunk.reduce((n, p) => n + JSON.stringify(p).length, 0) / chunk.length
       store.checkpoint(chunk, [])
       await store.flush()
@@ -76,6 +86,17 @@ export async function measureRestoreInProcess(opts: RestoreChildOptions): Promis
     const loadMs: number[] = []
     const restoreMs: number[] = []
     const totalMs: number[] = []
+    const partitionMs: number[] = []
+    let partitionAgents = 0
+    for (let run = 0; run < opts.runs; run++) {
+      const reopened = await Store.open(cfg)
+      const baselines = new Baselines()
+      t = performance.now()
+      partitionAgents = await reopened.forEachAgent((p) => baselines.restoreAgent(p), [0], { expect: (n) => baselines.expectRestores(n) })
+      partitionMs.push(performance.now() - t)
+      await reopened.close()
+      if (partitionAgents !== Math.ceil(opts.agents / PARTITIONS)) throw new Error(`restored ${partitionAgents} agents of partition 0`)
+    }
     for (let run = 0; run < opts.runs; run++) {
       // A fresh store and Baselines, as a starting service has.
       const reopened = await Store.open(cfg)
@@ -107,6 +128,8 @@ export async function measureRestoreInProcess(opts: RestoreChildOptions): Promis
       loadMs,
       restoreMs,
       totalMs,
+      partitionMs,
+      partitionAgents,
       meanStateChars: Math.round(stateChars),
       tableBytesOnDisk: Number(size?.bytes ?? 0),
     }
@@ -146,6 +169,7 @@ export async function runRestoreBench(opts: RestoreBenchOptions): Promise<BenchS
     figures.push(
       figure(`restore.seconds.${agents}`, `restore ${label} (load + restoreAgent)`, 's', r.totalMs.map((ms) => ms / 1000), isTargetSize ? { target: { op: '<=', value: RESTORE_TARGET_S } } : {}),
       figure(`restore.load_seconds.${agents}`, `  of which query + JSON.parse (outside restoreAgent)`, 's', r.loadMs.map((ms) => ms / 1000)),
+      figure(`restore.partition_seconds.${agents}`, `restore one partition of ${PARTITIONS} of them (${r.partitionAgents.toLocaleString('en-US')} agents)`, 's', r.partitionMs.map((ms) => ms / 1000)),
     )
   }
   // Linear extrapolation from the two largest measured sizes, when the target size was not measured.

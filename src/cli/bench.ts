@@ -103,7 +103,7 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
       chunk: 5000,
       extrapolateReason: restoreSizes.includes(RESTORE_TARGET_AGENTS)
         ? undefined
-        : 'a LOWER BOUND: garbage collection per agent grows with the heap, so restore time grows faster than linearly (measured at 1M: ~3x this kind of estimate); the full plan measures 1M',
+        : 'a LOWER BOUND: garbage collection per agent grows with the heap, so restore time grows faster than linearly (measured at 1M: ~1.4x this kind of estimate from 20,000, ~3x before the reserved slabs); the full plan measures 1M',
     },
     api: { agents: 10_000, lookups: quick ? 2_000 : 20_000, runs: cheapRuns },
   }
