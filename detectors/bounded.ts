@@ -4,6 +4,7 @@
  * shares with volume's `ToolSizes`), and safe lookups in the plain objects keyed by names from
  * events that some states keep.
  */
+import { numbersFrom, numbersJSON } from './packed.ts'
 
 /**
  * The table's own number for `key`, never a name inherited from Object.prototype: agent ids come
@@ -32,17 +33,18 @@ export type TableView = Record<string, CountEntry>
 
 /**
  * How a table is saved (JSON): its keys, and count, first seen (ms), last seen (ms) of key i at
- * 3i, 3i+1, 3i+2 of `countFirstLast`.
+ * 3i, 3i+1, 3i+2 of `countFirstLast`, the base64 of those numbers' float64 bytes (`numbersJSON` in
+ * packed.ts; a JSON array of them until the fourth round of docs/benchmarks.md, still revived).
  *
  * Not the object `{ key: [count, first, last] }` that people read: JSON.parse gives every distinct
  * sequence of property names its own hidden class, and no two agents have quite the same tables,
  * so restoring a million agents built about as many hidden classes. Parsing a 6.7 KB profile takes
  * ~78 us with each agent's keys in its own order, ~42 us in this form (src/bench/parse-tables.ts),
- * and the two arrays parsed are the ones the table keeps: nothing to convert.
+ * and the keys parsed are the ones the table keeps.
  */
 export interface SavedTable {
   keys: string[]
-  countFirstLast: number[]
+  countFirstLast: string | number[]
 }
 
 /**
@@ -236,9 +238,9 @@ export class CountTable extends KeySlots {
     this.removeSlots(gone, v, 3)
   }
 
-  /** The saved form: the table's own arrays, which JSON.stringify reads as they are (no copy). */
+  /** The saved form: the table's own keys, which JSON.stringify reads as they are, and its numbers in base64. */
   toJSON(): SavedTable {
-    return { keys: this.keys, countFirstLast: this.values }
+    return { keys: this.keys, countFirstLast: numbersJSON(this.values) }
   }
 
   /** The form people read (the baseline API): key -> [count, first seen, last seen]. */
@@ -278,12 +280,14 @@ export class CountTable extends KeySlots {
   }
 
   /**
-   * Take the saved arrays as this table's own: JSON.parse made them at exactly their size, and
-   * nothing else holds them. Keys are interned (JSON.parse gives every agent its own copy of a string
-   * value). When any entry is malformed, the well-formed ones are copied one by one instead.
+   * Take the saved keys, and the numbers decoded (or as parsed, from an array), as this table's
+   * own: both are at exactly their size, and nothing else holds them. Keys are interned (JSON.parse
+   * gives every agent its own copy of a string value). When any entry is malformed, the well-formed
+   * ones are copied one by one instead.
    */
   private adopt(saved: SavedTable): CountTable {
-    const { keys, countFirstLast: values } = saved
+    const keys = saved.keys
+    const values = typeof saved.countFirstLast === 'string' ? (numbersFrom(saved.countFirstLast) ?? []) : saved.countFirstLast
     if (keys.length === 0) return this
     let valid = values.length === 3 * keys.length
     for (let i = 0; valid && i < keys.length; i++) valid = typeof keys[i] === 'string' && isFiniteNumber(values[3 * i]) && isFiniteNumber(values[3 * i + 1]) && isFiniteNumber(values[3 * i + 2])
@@ -307,7 +311,7 @@ export class CountTable extends KeySlots {
  */
 function isSaved(v: object): v is SavedTable {
   const { keys, countFirstLast } = v as Partial<SavedTable>
-  return Array.isArray(keys) && Array.isArray(countFirstLast) && (keys.length === 0 || typeof keys[0] === 'string')
+  return Array.isArray(keys) && (typeof countFirstLast === 'string' || Array.isArray(countFirstLast)) && (keys.length === 0 || typeof keys[0] === 'string')
 }
 
 /** A saved number that is one: JSON gives no NaN or Infinity, but a hand-edited state might hold a string. */

@@ -4,21 +4,26 @@
  * tool goes first). Kept as CountTable keeps its entries: the tools in one array, their five numbers
  * each in another, not an array per tool.
  *
- * Saved as `{ keys: [tool, ...], callsLargestMean: [five numbers per tool] }`, not as an object keyed
+ * Saved as `{ keys: [tool, ...], callsLargestMean: five numbers per tool }`, not as an object keyed
  * by tool: agents learn their tools in different orders, and JSON.parse gives every distinct sequence
  * of property names a hidden class of its own (see `SavedTable` in bounded.ts). People read them
  * keyed by tool (`view`); sizes saved so before, with or without the means, still revive.
  */
 import { isFiniteNumber, KeySlots, setOwnEntry } from './bounded.ts'
+import { numbersFrom, numbersJSON } from './packed.ts'
 import { log2p, round } from './scoring.ts'
 
 /** [calls, largest log2(1 + records), largest log2(1 + bytes), mean records, mean bytes] of one tool. */
 export type SizeEntry = [number, number, number, number, number]
 
-/** How the sizes are saved (JSON): tools, and tool i's `SizeEntry` at 5i .. 5i+4 of `callsLargestMean`. */
+/**
+ * How the sizes are saved (JSON): tools, and tool i's `SizeEntry` at 5i .. 5i+4 of `callsLargestMean`,
+ * the base64 of those numbers' float64 bytes as a table's (`numbersJSON` in packed.ts; a JSON array
+ * until the fourth round of docs/benchmarks.md, still revived).
+ */
 export interface SavedSizes {
   keys: string[]
-  callsLargestMean: number[]
+  callsLargestMean: string | number[]
 }
 
 /** Numbers per tool: calls, largest records, largest bytes (log2(1 + x)), mean records, mean bytes. */
@@ -103,9 +108,9 @@ export class ToolSizes extends KeySlots {
     }
   }
 
-  /** The saved form: the table's own arrays, which JSON.stringify reads as they are (no copy). */
+  /** The saved form: the own keys, which JSON.stringify reads as they are, and the numbers in base64. */
   toJSON(): SavedSizes {
-    return { keys: this.keys, callsLargestMean: this.values }
+    return { keys: this.keys, callsLargestMean: numbersJSON(this.values) }
   }
 
   /** The form people read (the baseline API): tool -> [calls, largest records, largest bytes, mean records, mean bytes]. */
@@ -124,7 +129,8 @@ export class ToolSizes extends KeySlots {
     if (saved instanceof ToolSizes) return saved
     const sizes = new ToolSizes()
     if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) return sizes
-    const { keys, callsLargestMean: values } = saved as Partial<SavedSizes>
+    const { keys, callsLargestMean: numbers } = saved as Partial<SavedSizes>
+    const values = typeof numbers === 'string' ? (numbersFrom(numbers) ?? []) : numbers
     if (Array.isArray(keys) && Array.isArray(values) && (keys.length === 0 || typeof keys[0] === 'string')) {
       if (keys.length === 0) return sizes
       if (values.length === WIDTH * keys.length && keys.every((k) => typeof k === 'string') && values.every(isFiniteNumber)) {

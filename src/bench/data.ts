@@ -12,6 +12,7 @@ import { Pipeline } from '../pipeline/pipeline.ts'
 import { generateFleet, mulberry32 } from '../sim/index.ts'
 import type { SavedTable } from '../../detectors/bounded.ts'
 import type { SavedSizes } from '../../detectors/tool_sizes.ts'
+import { numbersFrom, numbersJSON } from '../../detectors/packed.ts'
 
 export const DAY_MS = 86_400_000
 export const HOUR_MS = 3_600_000
@@ -130,19 +131,26 @@ export class ProfileCloner {
 /** A saved table (`keys`, three numbers each in `countFirstLast`) or saved call sizes (`keys`, five numbers each in `callsLargestMean`). */
 export interface SavedKeyed {
   keys: string[]
-  /** `width` numbers per key, in key order: the table's `countFirstLast` or the sizes' `callsLargestMean`. */
+  /** `width` numbers per key, in key order, decoded: the table's `countFirstLast` or the sizes' `callsLargestMean`. */
   numbers: number[]
   width: number
 }
 
-/** Call `each` with every saved table and saved call sizes in the detector states of `profile` (as parsed), and the field holding it. */
+/**
+ * Call `each` with every saved table and saved call sizes in the detector states of `profile` (as
+ * parsed), and the field holding it. Numbers saved in base64 are decoded for `each`, and what it
+ * changed in them saved back, unless it replaced the field.
+ */
 export function forEachSavedTable(profile: { states: Record<string, unknown> }, each: (t: SavedKeyed, state: Record<string, unknown>, field: string) => void): void {
   for (const state of Object.values(profile.states) as Record<string, unknown>[]) {
     for (const [field, value] of Object.entries(state)) {
       const saved = value as Partial<SavedTable & SavedSizes> | null
-      const numbers = saved?.countFirstLast ?? saved?.callsLargestMean
+      const name = saved?.countFirstLast !== undefined ? 'countFirstLast' : 'callsLargestMean'
+      const raw = saved?.[name]
+      const numbers = typeof raw === 'string' ? numbersFrom(raw) : raw
       if (!saved || !Array.isArray(saved.keys) || !Array.isArray(numbers)) continue
       each({ keys: saved.keys, numbers, width: numbers.length / Math.max(1, saved.keys.length) }, state, field)
+      if (typeof raw === 'string' && state[field] === saved) saved[name] = numbersJSON(numbers)
     }
   }
 }

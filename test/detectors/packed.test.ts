@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { carve, carvedBytes, narrowCounts, reserveCarving, Uint16Counts, uint16Counts, Uint32Counts, uint32Counts, uint8Counts, Uint8Counts, widened, withPlainArrays } from '../../detectors/packed.ts'
+import { carve, carvedBytes, narrowCounts, numbersFrom, numbersJSON, reserveCarving, Uint16Counts, uint16Counts, Uint32Counts, uint32Counts, uint8Counts, Uint8Counts, widened, withPlainArrays } from '../../detectors/packed.ts'
 import { volume } from '../../detectors/volume.ts'
 import { timeOfWeek } from '../../detectors/time_of_week.ts'
 import { DAY, T0, toolCall } from '../../detectors/fixtures/kit.ts'
+import { CountTable } from '../../detectors/bounded.ts'
 
 describe('packed counts', () => {
   const bytesOf = (a: Uint8Array | Uint16Array | Uint32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')
@@ -164,5 +165,21 @@ describe('carving typed arrays', () => {
     carve(3, 1)
     carve(168, 2)
     expect(carvedBytes() - before).toBe(8 + 336)
+  })
+})
+
+describe('table numbers in base64', () => {
+  it('come back as the same doubles, and a string that is not such numbers gives none', () => {
+    const values = [0, 1, 1_772_410_170_609, 511.5, -3.25, Number.MAX_SAFE_INTEGER, 2 ** -40]
+    const revived = numbersFrom(numbersJSON(values))
+    expect(revived).toEqual(values)
+    expect(numbersFrom(numbersJSON([]))).toEqual([])
+    // 12 bytes: not a whole number of float64s.
+    expect(numbersFrom(Buffer.alloc(12).toString('base64'))).toBeUndefined()
+  })
+
+  it('make a damaged table revive without the entries it cannot read', () => {
+    const t = CountTable.from({ keys: ['a', 'b'], countFirstLast: Buffer.alloc(12).toString('base64') })
+    expect(t.size).toBe(0)
   })
 })

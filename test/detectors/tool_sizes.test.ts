@@ -9,7 +9,11 @@ describe('ToolSizes', () => {
     s.note('crm.lookup', 7, 1023, 8)
     s.note('crm.lookup', 1, undefined, 8)
     s.note('blob.put', undefined, 255, 8)
-    expect(JSON.parse(JSON.stringify(s))).toEqual({ keys: ['crm.lookup', 'blob.put'], callsLargestMean: [2, 3, 10, 4, 511.5, 1, 0, 8, 0, 255] })
+    const saved = JSON.parse(JSON.stringify(s))
+    expect(saved.keys).toEqual(['crm.lookup', 'blob.put'])
+    expect(Array.from(new Float64Array(new Uint8Array(Buffer.from(saved.callsLargestMean, 'base64')).buffer))).toEqual([2, 3, 10, 4, 511.5, 1, 0, 8, 0, 255])
+    // The form saved before, numbers as a JSON array, revives the same.
+    expect(ToolSizes.from({ keys: ['crm.lookup', 'blob.put'], callsLargestMean: [2, 3, 10, 4, 511.5, 1, 0, 8, 0, 255] }).view()).toEqual(s.view())
     expect(s.view()).toEqual({ 'crm.lookup': [2, 3, 10, 4, 511.5], 'blob.put': [1, 0, 8, 0, 255] })
     expect(roundTrip(s).view()).toEqual(s.view())
     expect(roundTrip(s).entry('blob.put')).toEqual([1, 0, 8, 0, 255])
