@@ -123,12 +123,45 @@ export class KeySlots {
     this.index = undefined
   }
 
-  /** Take `keys` (freshly parsed, all strings) as this table's own, interned. */
-  protected adoptKeys(keys: string[]): void {
-    for (let i = 0; i < keys.length; i++) keys[i] = internalized(keys[i]!)
-    this.keys = keys
-    this.index = undefined
+  /**
+   * Saved keys with `width` numbers each (as `savedKeyed` gives them). When every entry is a string
+   * key with finite numbers, the keys become this table's own (interned; JSON.parse gives every
+   * agent its own copy of a string value) and the numbers are returned for the caller to keep: both
+   * are at exactly their size, and nothing else holds them. Otherwise each well-formed entry of a
+   * key not held yet goes to `add`, and nothing is returned; nor for no keys.
+   */
+  protected adoptEntries(keys: unknown[], numbers: unknown[], width: number, add: (key: string, entry: number[]) => void): number[] | undefined {
+    if (keys.length === 0) return undefined
+    let valid = numbers.length === width * keys.length
+    for (let i = 0; valid && i < keys.length; i++) {
+      valid = typeof keys[i] === 'string'
+      for (let k = 0; valid && k < width; k++) valid = isFiniteNumber(numbers[width * i + k])
+    }
+    if (valid) {
+      for (let i = 0; i < keys.length; i++) keys[i] = internalized(keys[i] as string)
+      this.keys = keys as string[]
+      this.index = undefined
+      return numbers as number[]
+    }
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]
+      const entry = numbers.slice(width * i, width * i + width)
+      if (typeof key === 'string' && entry.length === width && entry.every(isFiniteNumber) && this.slotOf(key) < 0) add(key, entry)
+    }
+    return undefined
   }
+}
+
+/**
+ * The keys and numbers of a saved keyed table (`SavedTable`, volume's `SavedSizes`), the numbers
+ * decoded from their base64 (`numbersJSON`) or as the JSON array saved before; undefined for
+ * anything else. The object form saved before may have an entry named `keys`: it holds numbers
+ * ([count, first, last]), never strings.
+ */
+export function savedKeyed(keys: unknown, numbers: unknown): { keys: unknown[]; numbers: unknown[] } | undefined {
+  if (!Array.isArray(keys) || (keys.length > 0 && typeof keys[0] !== 'string')) return undefined
+  const decoded = typeof numbers === 'string' ? (numbersFrom(numbers) ?? []) : numbers
+  return Array.isArray(decoded) ? { keys, numbers: decoded } : undefined
 }
 
 /**
@@ -260,7 +293,12 @@ export class CountTable extends KeySlots {
     if (saved instanceof CountTable) return saved
     const table = new CountTable()
     if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) return table
-    if (isSaved(saved)) return table.adopt(saved)
+    const keyed = savedKeyed((saved as Partial<SavedTable>).keys, (saved as Partial<SavedTable>).countFirstLast)
+    if (keyed) {
+      const values = table.adoptEntries(keyed.keys, keyed.numbers, 3, (key, e) => table.insert(key, e[0]!, e[1]!, e[2]!))
+      if (values) table.values = values
+      return table
+    }
     const entries = saved as Record<string, unknown>
     // Object.keys gives an array of exactly the table's size, and the values are allocated at their
     // size: a restored table has no room for growth to spare (push would leave up to half again).
@@ -279,39 +317,6 @@ export class CountTable extends KeySlots {
     return table
   }
 
-  /**
-   * Take the saved keys, and the numbers decoded (or as parsed, from an array), as this table's
-   * own: both are at exactly their size, and nothing else holds them. Keys are interned (JSON.parse
-   * gives every agent its own copy of a string value). When any entry is malformed, the well-formed
-   * ones are copied one by one instead.
-   */
-  private adopt(saved: SavedTable): CountTable {
-    const keys = saved.keys
-    const values = typeof saved.countFirstLast === 'string' ? (numbersFrom(saved.countFirstLast) ?? []) : saved.countFirstLast
-    if (keys.length === 0) return this
-    let valid = values.length === 3 * keys.length
-    for (let i = 0; valid && i < keys.length; i++) valid = typeof keys[i] === 'string' && isFiniteNumber(values[3 * i]) && isFiniteNumber(values[3 * i + 1]) && isFiniteNumber(values[3 * i + 2])
-    if (!valid) {
-      for (let i = 0; i < keys.length; i++) {
-        const key: unknown = keys[i]
-        const [count, first, last] = [values[3 * i], values[3 * i + 1], values[3 * i + 2]]
-        if (typeof key === 'string' && isFiniteNumber(count) && isFiniteNumber(first) && isFiniteNumber(last) && this.slotOf(key) < 0) this.insert(key, count, first, last)
-      }
-      return this
-    }
-    this.adoptKeys(keys)
-    this.values = values
-    return this
-  }
-}
-
-/**
- * The saved form, not the one saved before. A table of that older form with entries named `keys`
- * and `countFirstLast` has numbers in its `keys` ([count, first, last]), never strings.
- */
-function isSaved(v: object): v is SavedTable {
-  const { keys, countFirstLast } = v as Partial<SavedTable>
-  return Array.isArray(keys) && (typeof countFirstLast === 'string' || Array.isArray(countFirstLast)) && (keys.length === 0 || typeof keys[0] === 'string')
 }
 
 /** A saved number that is one: JSON gives no NaN or Infinity, but a hand-edited state might hold a string. */

@@ -9,8 +9,8 @@
  * of property names a hidden class of its own (see `SavedTable` in bounded.ts). People read them
  * keyed by tool (`view`); sizes saved so before, with or without the means, still revive.
  */
-import { isFiniteNumber, KeySlots, setOwnEntry } from './bounded.ts'
-import { numbersFrom, numbersJSON } from './packed.ts'
+import { isFiniteNumber, KeySlots, savedKeyed, setOwnEntry } from './bounded.ts'
+import { numbersJSON } from './packed.ts'
 import { log2p, round } from './scoring.ts'
 
 /** [calls, largest log2(1 + records), largest log2(1 + bytes), mean records, mean bytes] of one tool. */
@@ -129,19 +129,10 @@ export class ToolSizes extends KeySlots {
     if (saved instanceof ToolSizes) return saved
     const sizes = new ToolSizes()
     if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) return sizes
-    const { keys, callsLargestMean: numbers } = saved as Partial<SavedSizes>
-    const values = typeof numbers === 'string' ? (numbersFrom(numbers) ?? []) : numbers
-    if (Array.isArray(keys) && Array.isArray(values) && (keys.length === 0 || typeof keys[0] === 'string')) {
-      if (keys.length === 0) return sizes
-      if (values.length === WIDTH * keys.length && keys.every((k) => typeof k === 'string') && values.every(isFiniteNumber)) {
-        sizes.adoptKeys(keys)
-        sizes.values = values
-      } else {
-        for (let i = 0; i < keys.length; i++) {
-          const e = values.slice(WIDTH * i, WIDTH * i + WIDTH)
-          if (typeof keys[i] === 'string' && e.length === WIDTH && e.every(isFiniteNumber) && sizes.slotOf(keys[i]!) < 0) sizes.append(keys[i]!, e[0], e[1], e[2], e[3], e[4])
-        }
-      }
+    const keyed = savedKeyed((saved as Partial<SavedSizes>).keys, (saved as Partial<SavedSizes>).callsLargestMean)
+    if (keyed) {
+      const values = sizes.adoptEntries(keyed.keys, keyed.numbers, WIDTH, (tool, e) => sizes.append(tool, e[0]!, e[1]!, e[2]!, e[3]!, e[4]!))
+      if (values) sizes.values = values
       return sizes
     }
     const byTool = saved as Record<string, unknown>

@@ -10,9 +10,9 @@ import { validateConfig } from '../config/load.ts'
 import type { AgentProfile } from '../baselines/profiles.ts'
 import { Pipeline } from '../pipeline/pipeline.ts'
 import { generateFleet, mulberry32 } from '../sim/index.ts'
-import type { SavedTable } from '../../detectors/bounded.ts'
+import { savedKeyed, type SavedTable } from '../../detectors/bounded.ts'
 import type { SavedSizes } from '../../detectors/tool_sizes.ts'
-import { numbersFrom, numbersJSON } from '../../detectors/packed.ts'
+import { numbersJSON } from '../../detectors/packed.ts'
 
 export const DAY_MS = 86_400_000
 export const HOUR_MS = 3_600_000
@@ -147,9 +147,10 @@ export function forEachSavedTable(profile: { states: Record<string, unknown> }, 
       const saved = value as Partial<SavedTable & SavedSizes> | null
       const name = saved?.countFirstLast !== undefined ? 'countFirstLast' : 'callsLargestMean'
       const raw = saved?.[name]
-      const numbers = typeof raw === 'string' ? numbersFrom(raw) : raw
-      if (!saved || !Array.isArray(saved.keys) || !Array.isArray(numbers)) continue
-      each({ keys: saved.keys, numbers, width: numbers.length / Math.max(1, saved.keys.length) }, state, field)
+      const keyed = saved ? savedKeyed(saved.keys, raw) : undefined
+      if (!saved || !keyed) continue
+      const { keys, numbers } = keyed as { keys: string[]; numbers: number[] }
+      each({ keys, numbers, width: numbers.length / Math.max(1, keys.length) }, state, field)
       if (typeof raw === 'string' && state[field] === saved) saved[name] = numbersJSON(numbers)
     }
   }
