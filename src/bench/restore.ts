@@ -12,6 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
+import type { Config } from '../../schemas/config.ts'
 import { Baselines } from '../baselines/baselines.ts'
 import type { AgentProfile } from '../baselines/profiles.ts'
 import { Store } from '../store/store.ts'
@@ -68,7 +69,7 @@ export async function measureRestoreInProcess(opts: RestoreChildOptions): Promis
     const cfg = { ...defaultConfig().store, dataDir, flushRows: opts.chunk + 1 }
     const store = await Store.open(cfg)
     let stateChars = 0
-    let t = performance.now()
+    const t = performance.now()
     for (let from = 0; from < opts.agents; from += opts.chunk) {
       const chunk: AgentProfile[] = []
       for (let i = from; i < Math.min(opts.agents, from + opts.chunk); i++) chunk.push(cloner.clone(i, PARTITIONS))
@@ -89,37 +90,17 @@ export async function measureRestoreInProcess(opts: RestoreChildOptions): Promis
     const partitionMs: number[] = []
     let partitionAgents = 0
     for (let run = 0; run < opts.runs; run++) {
-      const reopened = await Store.open(cfg)
-      const baselines = new Baselines()
-      t = performance.now()
-      partitionAgents = await reopened.forEachAgent((p) => baselines.restoreAgent(p), [0], { expect: (n) => baselines.expectRestores(n) })
-      partitionMs.push(performance.now() - t)
-      await reopened.close()
+      const r = await restoreOnce(cfg, [0])
+      partitionMs.push(r.totalMs)
+      partitionAgents = r.agents
       if (partitionAgents !== Math.ceil(opts.agents / PARTITIONS)) throw new Error(`restored ${partitionAgents} agents of partition 0`)
     }
     for (let run = 0; run < opts.runs; run++) {
-      // A fresh store and Baselines, as a starting service has.
-      const reopened = await Store.open(cfg)
-      let baselines: Baselines | undefined = new Baselines()
-      // As the service restores: each agent into its in-memory layout as it is read.
-      let inRestore = 0
-      t = performance.now()
-      await reopened.forEachAgent(
-        (p) => {
-          const began = performance.now()
-          baselines!.restoreAgent(p)
-          inRestore += performance.now() - began
-        },
-        undefined,
-        { expect: (n) => baselines!.expectRestores(n) },
-      )
-      totalMs.push(performance.now() - t)
-      restoreMs.push(inRestore)
-      loadMs.push(totalMs[totalMs.length - 1]! - inRestore)
-      await reopened.close()
-      if (baselines.agents.size !== opts.agents) throw new Error(`restored ${baselines.agents.size} agents, expected ${opts.agents}`)
-      // Dropped before the next run so two restored sets never share the heap.
-      baselines = undefined
+      const r = await restoreOnce(cfg)
+      if (r.agents !== opts.agents) throw new Error(`restored ${r.agents} agents, expected ${opts.agents}`)
+      totalMs.push(r.totalMs)
+      restoreMs.push(r.inRestoreMs)
+      loadMs.push(r.totalMs - r.inRestoreMs)
     }
     return {
       agents: opts.agents,
@@ -136,6 +117,31 @@ export async function measureRestoreInProcess(opts: RestoreChildOptions): Promis
   } finally {
     rmSync(dataDir, { recursive: true, force: true })
   }
+}
+
+/**
+ * One timed restore, as a starting service (or an instance assigned `partitions`) does it: a fresh
+ * Store and Baselines, each agent into its in-memory layout as it is read. Milliseconds in all and
+ * inside restoreAgent, and the agents held after. The Baselines is dropped on return, so two
+ * restored sets never share the heap.
+ */
+async function restoreOnce(cfg: Config['store'], partitions?: number[]): Promise<{ totalMs: number; inRestoreMs: number; agents: number }> {
+  const store = await Store.open(cfg)
+  const baselines = new Baselines()
+  let inRestoreMs = 0
+  const t = performance.now()
+  await store.forEachAgent(
+    (p) => {
+      const began = performance.now()
+      baselines.restoreAgent(p)
+      inRestoreMs += performance.now() - began
+    },
+    partitions,
+    { expect: (n) => baselines.expectRestores(n) },
+  )
+  const totalMs = performance.now() - t
+  await store.close()
+  return { totalMs, inRestoreMs, agents: baselines.agents.size }
 }
 
 export interface RestoreBenchOptions {
