@@ -27,6 +27,8 @@ import {
 } from './profiles.ts'
 import { RecentIdHashes } from './recent-ids.ts'
 import { AgentSnapshot } from './snapshot.ts'
+import { AgentProfiles, type UnreadableProfile } from './agent-profiles.ts'
+import type { SavedAgentRow } from './saved-profiles.ts'
 
 /** Folds `from`, learned from partitions disjoint from those of `into`, into `into`. */
 export type ProfileMerger = (into: BlueprintProfile, from: BlueprintProfile) => void
@@ -38,7 +40,8 @@ const RESERVE_SAMPLE_AGENTS = 1000
 const UNSAVED = 0
 
 export class Baselines {
-  readonly agents = new Map<string, AgentProfile>()
+  /** Agent id -> profile; profiles a restore held saved are revived when first needed (agent-profiles.ts). */
+  readonly agents = new AgentProfiles((json) => this.revive(JSON.parse(json) as AgentProfile))
   /** Blueprint id -> its view: what scoring reads. */
   readonly blueprints = new Map<string, BlueprintProfile>()
   /** Blueprint id -> partition -> partial learned from that partition's events here. */
@@ -177,15 +180,32 @@ export class Baselines {
 
   /** Take a profile as parsed from its saved JSON (any version saved before) into memory. */
   restoreAgent(p: AgentProfile): void {
+    this.agents.set(p.agentId, this.revive(p))
+  }
+
+  /**
+   * Take a saved row into memory as it is (`agents` revives it when first needed, or the service's
+   * background revival does), except an agent at an elevated risk level, revived now: the sweep that
+   * lowers its level as its risk decays must find it. `unreadable` is told of a profile that cannot
+   * be revived, now or later.
+   */
+  holdSaved(row: SavedAgentRow, unreadable?: UnreadableProfile): void {
+    if (unreadable) this.agents.unreadable = unreadable
+    this.agents.hold(row.agentId, row.partition, row.lastTs, row.bytes, row.start, row.end)
+    if (row.level !== 'none') this.agents.get(row.agentId)
+  }
+
+  /** A profile as parsed from its saved JSON (any version saved before), in its in-memory layout. */
+  private revive(p: AgentProfile): AgentProfile {
     completeStates(p.states)
     if (!(p.recentIds instanceof RecentIdHashes)) p.recentIds = RecentIdHashes.fromJSON(p.recentIds)
     p.risk.families ??= {}
-    this.agents.set(p.agentId, p)
     const sample = this.restoreSample
     if (sample !== undefined && ++sample.restored === RESERVE_SAMPLE_AGENTS) {
       this.restoreSample = undefined
       reserveCarving(((carvedBytes() - sample.carvedBefore) / RESERVE_SAMPLE_AGENTS) * (sample.agents - RESERVE_SAMPLE_AGENTS))
     }
+    return p
   }
 
   /** Take a view as parsed from JSON as this instance's view of its blueprint, as it is. */

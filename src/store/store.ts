@@ -6,6 +6,7 @@
 import type { Config } from '../../schemas/config.ts'
 import type { AgentEvent } from '../../schemas/events.ts'
 import type { RiskEvent } from '../../schemas/risk.ts'
+import type { SavedAgentRow } from '../baselines/saved-profiles.ts'
 import { LEGACY_PARTITION, type AgentProfile, type BlueprintProfile, type PartialCopy, type PartialKey } from '../baselines/profiles.ts'
 import type { AuditEntry, ConfigVersion, DeadLetterRow, Page, RiskEventFilter } from '../api/deps.ts'
 import type { DeadLetter, Sink } from '../sinks/types.ts'
@@ -36,6 +37,8 @@ type Row = Record<string, unknown>
  */
 const RESTORE_PAGE_ROWS = 50_000
 const TAB = 0x09
+const EMPTY = Buffer.alloc(0)
+
 
 /** How Store.forEachAgent reads. */
 export interface ForEachAgentOptions {
@@ -218,25 +221,55 @@ export class Store {
    * page's query can start before this one is read, and so that the caller knows what is coming.
    */
   async forEachAgent(each: (p: AgentProfile) => void, partitions?: readonly number[], opts: ForEachAgentOptions = {}): Promise<number> {
+    let count = 0
+    await this.forEachAgentRow(
+      (row) => {
+        try {
+          each(JSON.parse(row.bytes.toString('utf8', row.start, row.end)) as AgentProfile)
+          count++
+        } catch (err) {
+          if (!opts.unreadable) throw err
+          opts.unreadable(row.agentId, (err as Error).message)
+        }
+      },
+      partitions,
+      opts,
+    )
+    return count
+  }
+
+  /**
+   * As `forEachAgent`, without parsing: each agent's latest saved row is handed over as read, its
+   * profile as the bytes of its JSON (what a restore that revives profiles later keeps, see
+   * src/baselines/agent-profiles.ts). Resolves with how many rows.
+   */
+  async forEachAgentRow(each: (row: SavedAgentRow) => void, partitions?: readonly number[], opts: Pick<ForEachAgentOptions, 'pageRows' | 'expect'> = {}): Promise<number> {
     const { agents, bounds } = await this.agentPages(opts.pageRows ?? RESTORE_PAGE_ROWS, partitions)
     opts.expect?.(agents)
     if (agents === 0) return 0
     let count = 0
+    // One object for every row: it is the caller's only during the call.
+    const row: SavedAgentRow = { agentId: '', partition: -1, level: '', lastTs: 0, bytes: EMPTY, start: 0, end: 0 }
     let page = this.agentStatePage(partitions, '', bounds[0])
     for (let i = 0; ; i++) {
       const chunks = await page
       const next = i < bounds.length ? this.agentStatePage(partitions, bounds[i]!, bounds[i + 1]) : undefined
       try {
-        // hex(agent_id) \t state per line: JSON text holds no raw tab or newline.
+        // hex(agent_id) \t partition \t risk level \t last event ms \t state per line: JSON text holds no raw tab or newline.
         await forEachLine(chunks, (bytes, start, end) => {
-          const tab = bytes.indexOf(TAB, start)
-          try {
-            each(JSON.parse(bytes.toString('utf8', tab + 1, end)) as AgentProfile)
-            count++
-          } catch (err) {
-            if (!opts.unreadable) throw err
-            opts.unreadable(Buffer.from(bytes.toString('latin1', start, tab), 'hex').toString('utf8'), (err as Error).message)
-          }
+          const t1 = bytes.indexOf(TAB, start)
+          const t2 = bytes.indexOf(TAB, t1 + 1)
+          const t3 = bytes.indexOf(TAB, t2 + 1)
+          const t4 = bytes.indexOf(TAB, t3 + 1)
+          row.agentId = Buffer.from(bytes.toString('latin1', start, t1), 'hex').toString('utf8')
+          row.partition = Number(bytes.toString('latin1', t1 + 1, t2))
+          row.level = bytes.toString('latin1', t2 + 1, t3)
+          row.lastTs = Number(bytes.toString('latin1', t3 + 1, t4))
+          row.bytes = bytes
+          row.start = t4 + 1
+          row.end = end
+          each(row)
+          count++
         })
       } catch (err) {
         // The next page is abandoned: its failure, if any, must not surface as an unhandled rejection.
@@ -276,16 +309,19 @@ export class Store {
 
   /**
    * Latest states of the agents with ids after `afterId` and up to `upTo` (no upper bound if
-   * absent), of those whose latest state is on the given partitions: hex(agent_id) and state, one
-   * agent per line (TabSeparatedRaw).
+   * absent), of those whose latest state is on the given partitions: hex(agent_id), partition, risk
+   * level, last event time (epoch ms) and state, one agent per line (TabSeparatedRaw).
    */
   private agentStatePage(partitions: readonly number[] | undefined, afterId: string, upTo?: string): Promise<AsyncIterable<Buffer>> {
     // Ids go in as hex: no quoting to get wrong, whatever characters they hold.
     const hex = (id: string) => `unhex('${Buffer.from(id, 'utf8').toString('hex')}')`
     const upper = upTo === undefined ? '' : ` AND agent_id <= ${hex(upTo)}`
-    const latest = `SELECT agent_id, kafka_partition, state FROM ${this.db}.agent_baselines
+    const latest = `SELECT agent_id, kafka_partition, risk_level, last_event_time, state FROM ${this.db}.agent_baselines
        WHERE agent_id > ${hex(afterId)}${upper} ORDER BY agent_id, version DESC LIMIT 1 BY agent_id`
-    return this.ch.queryChunks(`SELECT hex(agent_id), state FROM (${latest}) WHERE ${partitions ? inPartitions(partitions) : '1'}`, 'TabSeparatedRaw')
+    return this.ch.queryChunks(
+      `SELECT hex(agent_id), kafka_partition, risk_level, toUnixTimestamp64Milli(last_event_time), state FROM (${latest}) WHERE ${partitions ? inPartitions(partitions) : '1'}`,
+      'TabSeparatedRaw',
+    )
   }
 
   /**

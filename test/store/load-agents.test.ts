@@ -60,6 +60,24 @@ describe('loading agent baselines', () => {
     expect(readdirSync(join(cfg.store.dataDir, 'result-files'))).toEqual([])
   })
 
+  it('hands over each latest row with its partition, risk level and last event time, the profile as JSON bytes', async () => {
+    const elevated = profile('elevated', 4, 3)
+    elevated.risk.level = 'medium'
+    elevated.lastTs = T0 + 61_001
+    store.checkpoint([elevated], [])
+    await store.flush()
+    const rows = new Map<string, { partition: number; level: string; lastTs: number; profile: AgentProfile }>()
+    const count = await store.forEachAgentRow(
+      (row) => rows.set(row.agentId, { partition: row.partition, level: row.level, lastTs: row.lastTs, profile: JSON.parse(row.bytes.toString('utf8', row.start, row.end)) }),
+      [1, 4],
+      { pageRows: 2 },
+    )
+    expect(count).toBe(rows.size)
+    expect([...rows.keys()].sort()).toEqual(['b\tc', 'elevated', 'moved', ...ids.filter((_, i) => i % 3 === 1 && i !== 1)].sort())
+    expect(rows.get('elevated')).toEqual({ partition: 4, level: 'medium', lastTs: T0 + 61_001, profile: JSON.parse(JSON.stringify(elevated)) })
+    expect(rows.get('moved')).toMatchObject({ partition: 1, level: 'none', lastTs: T0, profile: { agentId: 'moved', learned: 2 } })
+  })
+
   it('restores a profile that dedupes the events it had seen', async () => {
     const [p] = (await store.loadAgents()).filter((x) => x.agentId === 'd\ne')
     const baselines = new Baselines()
@@ -87,8 +105,18 @@ describe('loading agent baselines', () => {
     const restored = await store.forEachAgent((p) => baselines.restoreAgent(p), undefined, { unreadable: (id, reason) => reported.push([id, reason]) })
     expect(reported.map(([id]) => id).sort()).toEqual(['broken\tjson', 'no-states'])
     expect(reported.every(([, reason]) => reason.length > 0)).toBe(true)
-    expect(restored).toBe(ids.length + 1)
+    // Every agent saved by the tests before: the ids, 'moved' and 'elevated'.
+    expect(restored).toBe(ids.length + 2)
     expect(baselines.agents.has('broken\tjson') || baselines.agents.has('no-states')).toBe(false)
     expect(baselines.agents.get('moved')!.learned).toBe(2)
+
+    // Held as saved rows, a damaged profile is found, reported and dropped when it is revived.
+    const held = new Baselines()
+    const reportedLater: string[] = []
+    expect(await store.forEachAgentRow((row) => held.holdSaved(row, (id) => reportedLater.push(id)))).toBe(ids.length + 4)
+    expect(reportedLater).toEqual([])
+    expect(held.agents.get('no-states')).toBeUndefined()
+    expect([...held.agents.values()].length).toBe(ids.length + 2)
+    expect(reportedLater.sort()).toEqual(['broken\tjson', 'no-states'])
   })
 })
