@@ -121,12 +121,33 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     }
     pipeline.baselines.expectRestores(agents)
   }
-  const restoring = {
-    expect: expectRestores,
-    unreadable: (agentId: string, reason: string) =>
-      log.error({ agentId, reason }, 'saved baseline unreadable, skipped: the agent starts afresh, judged against its peers (the row stays in agent_baselines)'),
+  const unreadable = (agentId: string, reason: string) =>
+    log.error({ agentId, reason }, 'saved baseline unreadable, skipped: the agent starts afresh, judged against its peers (the row stays in agent_baselines)')
+  // A restore holds each agent's saved row as it is read and revives the profile when the agent is
+  // first needed or when the background revival reaches it (src/baselines/agent-profiles.ts), so
+  // events are taken as soon as the rows are read.
+  const restoreAgents = (partitions?: readonly number[]) =>
+    store.forEachAgentRow((row) => pipeline.baselines.holdSaved(row, unreadable), partitions, { expect: expectRestores })
+  // Background revival: a slice of saved profiles at a time between turns of the event loop, as
+  // checkpoints encode, until none is left; `revived` resolves then.
+  const REVIVE_SLICE_MS = 4
+  let revived: Promise<void> = Promise.resolve()
+  let reviving = false
+  let stopping = false
+  const reviveInBackground = () => {
+    if (reviving || stopping || pipeline.baselines.agents.saved.size === 0) return
+    reviving = true
+    const began = performance.now()
+    revived = (async () => {
+      try {
+        while (!stopping && pipeline.baselines.agents.reviveSome(REVIVE_SLICE_MS)) await yieldToEventLoop()
+        if (!stopping) log.info({ seconds: Math.round(performance.now() - began) / 1000, agents: pipeline.baselines.agents.size }, 'saved baselines revived')
+      } finally {
+        reviving = false
+      }
+    })()
   }
-  if (!initial.kafka.enabled) await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p), undefined, restoring)
+  if (!initial.kafka.enabled) await restoreAgents()
   pipeline.restoreElevated()
   config.onChange((next) => pipeline.setConfig(next))
 
@@ -277,7 +298,9 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     // Kafka, acknowledged on the input topics for the instance that holds their agents.
     ingest: (messages) => (opts.eventForwarder ? forwardToKafka(messages, opts.eventForwarder) : durably(() => processBatch(messages))),
     agents: {
-      list: ({ limit, offset, level, blueprintId }) => {
+      list: async ({ limit, offset, level, blueprintId }) => {
+        // Every profile is read: wait for the background revival rather than block on it.
+        await revived
         const all = [...pipeline.baselines.agents.values()]
           .filter((p) => (level ? p.risk.level === level : true) && (blueprintId ? p.blueprintId === blueprintId : true))
           .sort((a, b) => levelRank(b.risk.level) - levelRank(a.risk.level) || b.risk.score - a.risk.score || (a.agentId < b.agentId ? -1 : 1))
@@ -356,11 +379,14 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
         })
       }
       if (initial.kafka.enabled && !refreshTimer) scheduleRefresh()
+      reviveInBackground()
       ready = true
       log.info({ agents: pipeline.baselines.agents.size, blueprints: pipeline.baselines.blueprints.size, sources: sources.map((s) => s.name) }, 'service started')
     },
     async stop() {
       ready = false
+      stopping = true
+      await revived
       clearTimeout(refreshTimer)
       refreshTimer = undefined
       // A refresh under way finishes before the store may close.
@@ -375,9 +401,9 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     },
     restorePartitions: (partitions) =>
       serial(async () => {
-        // Each agent is restored as it is read (a restore that fails half way is done again, whole,
-        // by the retry of the assignment: restoring an agent twice gives the same profile).
-        const agents = await store.forEachAgent((p) => pipeline.baselines.restoreAgent(p), partitions, restoring)
+        // Each agent is held as it is read (a restore that fails half way is done again, whole,
+        // by the retry of the assignment: holding an agent's row twice gives the same profile).
+        const agents = await restoreAgents(partitions)
         // Peer baselines span every partition: the partials of the assigned partitions (their
         // previous holder saved them on revocation) become this instance's, and the others'
         // newer partials are taken in, before any event of these partitions is processed.
@@ -385,6 +411,7 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
         let rebuilt = pipeline.baselines.assign(partitions, own, pipeline.mergeProfiles)
         rebuilt += pipeline.baselines.refresh(await loadStaleRemote(), pipeline.mergeProfiles)
         pipeline.restoreElevated()
+        reviveInBackground()
         log.info({ partitions, agents, partials: own.length, blueprintsRebuilt: rebuilt }, 'baselines restored for assigned partitions')
         return agents
       }),
@@ -392,7 +419,7 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
       serial(async () => {
         await commit()
         const owned = new Set(partitions)
-        const gone = [...pipeline.baselines.agents.values()].filter((p) => p.partition !== undefined && owned.has(p.partition)).map((p) => p.agentId)
+        const gone = pipeline.baselines.agents.idsOn(owned)
         pipeline.baselines.evict(gone)
         // Saved by the commit above; from now on another instance's, merged from ClickHouse.
         pipeline.baselines.revoke(partitions)

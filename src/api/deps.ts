@@ -95,7 +95,7 @@ export interface AppDeps {
   }
   ingest(messages: RawMessage[]): Promise<IngestResult>
   agents: {
-    list(opts: { limit: number; offset: number; level?: RiskLevel; blueprintId?: string }): { items: AgentSummary[]; total: number }
+    list(opts: { limit: number; offset: number; level?: RiskLevel; blueprintId?: string }): Promise<{ items: AgentSummary[]; total: number }>
     get(agentId: string): AgentSummary | undefined
     /** Human- and machine-readable view of the agent's learned baseline and its blueprint's. */
     baseline(agentId: string): Record<string, unknown> | undefined

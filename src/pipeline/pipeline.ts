@@ -83,12 +83,17 @@ export class Pipeline {
     mergeSightings(into, from.sightings)
   }
 
-  /** After a restore: pick up elevated agents and the event-time clock from the profiles. */
+  /**
+   * After a restore: pick up elevated agents and the event-time clock from the profiles. Profiles
+   * still held saved are at level none (Baselines.holdSaved revives the others) and count only
+   * with their latest event time.
+   */
   restoreElevated(): void {
-    for (const agent of this.baselines.agents.values()) {
+    for (const agent of this.baselines.agents.liveValues()) {
       this.trackElevated(agent)
       if (agent.lastTs > this.watermark) this.watermark = agent.lastTs
     }
+    if (this.baselines.agents.saved.latestTs > this.watermark) this.watermark = this.baselines.agents.saved.latestTs
     if (this.watermark > 0) this.sweptInterval = this.intervalOf(this.watermark)
   }
 

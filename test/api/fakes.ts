@@ -86,7 +86,7 @@ export function fakeDeps() {
       return { accepted: count('accepted'), duplicates: count('duplicate'), rejected: count('rejected'), results, riskEvents: [] }
     },
     agents: {
-      list({ limit, offset, level, blueprintId }) {
+      async list({ limit, offset, level, blueprintId }) {
         const all = agents.filter((a) => (!level || a.riskLevel === level) && (!blueprintId || a.blueprintId === blueprintId))
         return { items: all.slice(offset, offset + limit), total: all.length }
       },

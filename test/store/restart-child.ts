@@ -10,7 +10,12 @@ import { testConfig } from '../helpers/store.ts'
 const [mode, dataDir, file] = process.argv.slice(2)
 const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean)
 const service = await createService(testConfig({}, dataDir))
+// Restored agents at level none are held as saved rows until first needed, or revived in the background.
+const heldAtStart = service.pipeline.baselines.agents.saved.size
+const metricsAtStart = service.deps.metrics()
 await service.start()
+const listed = mode === 'probe' ? (await service.deps.agents.list({ limit: 100, offset: 0 })).total : 0
+const heldAfterList = service.pipeline.baselines.agents.saved.size
 const messages = lines.map((value) => ({ value, origin: 'test' }))
 for (let i = 0; i < messages.length; i += 500) await service.deps.ingest(messages.slice(i, i + 500))
 if (mode === 'ingest') {
@@ -18,6 +23,6 @@ if (mode === 'ingest') {
   setInterval(() => {}, 1000) // wait for SIGKILL
 } else {
   const agents = [...service.pipeline.baselines.agents.values()].map((a) => ({ id: a.agentId, states: a.states, risk: a.risk, learned: a.learned }))
-  process.stdout.write(JSON.stringify({ agents, stats: service.pipeline.stats }) + '\n')
+  process.stdout.write(JSON.stringify({ agents, stats: service.pipeline.stats, heldAtStart, metricsAtStart, listed, heldAfterList }) + '\n')
   await service.stop()
 }

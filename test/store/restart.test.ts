@@ -62,6 +62,13 @@ describe('restart', () => {
 
     const reference = new Pipeline(ConfigSchema.parse({}))
     for (const e of [...events, ...probe]) reference.process(e)
+    // The restore held the agents' saved rows (none was elevated when saved); the background revival took them all.
+    expect(restored.heldAtStart).toBe(4)
+    expect(restored.metricsAtStart).toContain('agentwatch_agents{level="none"} 4\n')
+    expect(restored.metricsAtStart).toContain('agentwatch_agents_saved 4\n')
+    expect(Number(/^agentwatch_agents_saved_bytes (\d+)$/m.exec(restored.metricsAtStart)?.[1])).toBeGreaterThan(4 * 1000)
+    expect(restored.listed).toBe(4)
+    expect(restored.heldAfterList).toBe(0)
     expect(restored.stats.duplicates).toBe(5)
     expect(restored.agents).toHaveLength(4)
     for (const a of restored.agents) {

@@ -31,7 +31,7 @@ export const agentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ct
     },
     async (req) => {
       const { limit, offset, level, blueprintId } = req.query
-      const page = ctx.deps.agents.list({ limit, offset, level, blueprintId })
+      const page = await ctx.deps.agents.list({ limit, offset, level, blueprintId })
       return { items: page.items, total: page.total, limit, offset }
     },
   )
