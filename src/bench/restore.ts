@@ -1,8 +1,9 @@
 /**
  * Restore of agent baselines from ClickHouse, as a service does on start or on partition
  * assignment: N rows are written to agent_baselines through Store.checkpoint + flush in a temporary
- * embedded ClickHouse folder, then `store.forEachAgent` with `baselines.restoreAgent` for each (as
- * the service restores) is timed. Each size runs in its own child process (chDB binds one folder per process). Filling
+ * embedded ClickHouse folder, then `store.forEachAgentRow` with `baselines.holdSaved` for each (as
+ * the service restores: events are taken from then on) is timed, and apart from it the revival of
+ * every held profile (the service's background revival, in one go). Each size runs in its own child process (chDB binds one folder per process). Filling
  * the table is slow (it is the checkpoint path at full size), so it is done once per size and the
  * restore is timed `runs` times over the same table, each into a fresh Store and Baselines; runs
  * after the first find the table in the OS page cache, as a restart on the same machine does.
@@ -43,13 +44,15 @@ export interface RestoreChildResult {
   insertMs: number
   insertRowsPerSecond: number
   /**
-   * The timed part, per run: Store.forEachAgent with Baselines.restoreAgent for each agent, as the
-   * service restores (total); of it, the time inside restoreAgent, and the rest (queries, decoding,
-   * JSON.parse, and the collections they trigger). Milliseconds.
+   * The timed part, per run, as the service restores: Store.forEachAgentRow with
+   * Baselines.holdSaved for each agent, after which events are taken (heldMs); then every held
+   * profile revived in one go, what the service's background revival does a slice at a time and
+   * what an agent's first event costs it (revivedMs). Milliseconds.
    */
-  loadMs: number[]
-  restoreMs: number[]
-  totalMs: number[]
+  heldMs: number[]
+  revivedMs: number[]
+  /** Bytes of saved profiles held once every row is read (external memory, freed as they are revived). */
+  heldBytes: number
   /**
    * Per run, before the full restores: the agents of one Kafka partition of PARTITIONS (as an
    * instance assigned one partition restores them), and how many. Milliseconds.
@@ -84,31 +87,31 @@ export async function measureRestoreInProcess(opts: RestoreChildOptions): Promis
     )
     await store.close()
 
-    const loadMs: number[] = []
-    const restoreMs: number[] = []
-    const totalMs: number[] = []
+    const heldMs: number[] = []
+    const revivedMs: number[] = []
+    let heldBytes = 0
     const partitionMs: number[] = []
     let partitionAgents = 0
     for (let run = 0; run < opts.runs; run++) {
       const r = await restoreOnce(cfg, [0])
-      partitionMs.push(r.totalMs)
+      partitionMs.push(r.heldMs)
       partitionAgents = r.agents
       if (partitionAgents !== Math.ceil(opts.agents / PARTITIONS)) throw new Error(`restored ${partitionAgents} agents of partition 0`)
     }
     for (let run = 0; run < opts.runs; run++) {
       const r = await restoreOnce(cfg)
       if (r.agents !== opts.agents) throw new Error(`restored ${r.agents} agents, expected ${opts.agents}`)
-      totalMs.push(r.totalMs)
-      restoreMs.push(r.inRestoreMs)
-      loadMs.push(r.totalMs - r.inRestoreMs)
+      heldMs.push(r.heldMs)
+      revivedMs.push(r.revivedMs)
+      heldBytes = r.heldBytes
     }
     return {
       agents: opts.agents,
       insertMs,
       insertRowsPerSecond: perSecond(opts.agents, insertMs),
-      loadMs,
-      restoreMs,
-      totalMs,
+      heldMs,
+      revivedMs,
+      heldBytes,
       partitionMs,
       partitionAgents,
       meanStateChars: Math.round(stateChars),
@@ -121,27 +124,23 @@ export async function measureRestoreInProcess(opts: RestoreChildOptions): Promis
 
 /**
  * One timed restore, as a starting service (or an instance assigned `partitions`) does it: a fresh
- * Store and Baselines, each agent into its in-memory layout as it is read. Milliseconds in all and
- * inside restoreAgent, and the agents held after. The Baselines is dropped on return, so two
- * restored sets never share the heap.
+ * Store and Baselines, each agent's saved row held as it is read; then, timed apart, every held
+ * profile revived. The Baselines is dropped on return, so two restored sets never share the heap.
  */
-async function restoreOnce(cfg: Config['store'], partitions?: number[]): Promise<{ totalMs: number; inRestoreMs: number; agents: number }> {
+async function restoreOnce(cfg: Config['store'], partitions?: number[]): Promise<{ heldMs: number; revivedMs: number; heldBytes: number; agents: number }> {
   const store = await Store.open(cfg)
   const baselines = new Baselines()
-  let inRestoreMs = 0
   const t = performance.now()
-  await store.forEachAgent(
-    (p) => {
-      const began = performance.now()
-      baselines.restoreAgent(p)
-      inRestoreMs += performance.now() - began
-    },
-    partitions,
-    { expect: (n) => baselines.expectRestores(n) },
-  )
-  const totalMs = performance.now() - t
+  await store.forEachAgentRow((row) => baselines.holdSaved(row), partitions, { expect: (n) => baselines.expectRestores(n) })
+  const heldMs = performance.now() - t
   await store.close()
-  return { totalMs, inRestoreMs, agents: baselines.agents.size }
+  const heldBytes = baselines.agents.saved.bytes
+  const agents = baselines.agents.size
+  const began = performance.now()
+  baselines.agents.reviveAll()
+  const revivedMs = performance.now() - began
+  if (baselines.agents.size !== agents) throw new Error(`${agents - baselines.agents.size} held profiles could not be revived`)
+  return { heldMs, revivedMs, heldBytes, agents }
 }
 
 export interface RestoreBenchOptions {
@@ -173,14 +172,16 @@ export async function runRestoreBench(opts: RestoreBenchOptions): Promise<BenchS
     const label = `${agents.toLocaleString('en-US')} agents`
     const isTargetSize = agents === RESTORE_TARGET_AGENTS
     figures.push(
-      figure(`restore.seconds.${agents}`, `restore ${label} (load + restoreAgent)`, 's', r.totalMs.map((ms) => ms / 1000), isTargetSize ? { target: { op: '<=', value: RESTORE_TARGET_S } } : {}),
-      figure(`restore.load_seconds.${agents}`, `  of which query + JSON.parse (outside restoreAgent)`, 's', r.loadMs.map((ms) => ms / 1000)),
-      figure(`restore.partition_seconds.${agents}`, `restore one partition of ${PARTITIONS} of them (${r.partitionAgents.toLocaleString('en-US')} agents)`, 's', r.partitionMs.map((ms) => ms / 1000)),
+      figure(`restore.seconds.${agents}`, `restore ${label}: rows held, events taken`, 's', r.heldMs.map((ms) => ms / 1000), isTargetSize ? { target: { op: '<=', value: RESTORE_TARGET_S } } : {}),
+      figure(`restore.revive_seconds.${agents}`, `  then every profile revived (background)`, 's', r.revivedMs.map((ms) => ms / 1000)),
+      figure(`restore.revive_us.${agents}`, `  revival per agent (its first event, if before)`, 'us', r.revivedMs.map((ms) => (ms * 1000) / agents)),
+      figure(`restore.held_bytes_per_agent.${agents}`, `  saved profile held per agent until revived`, 'bytes', [r.heldBytes / agents]),
+      figure(`restore.partition_seconds.${agents}`, `restore one partition of ${PARTITIONS} of them (${r.partitionAgents.toLocaleString('en-US')} agents), rows held`, 's', r.partitionMs.map((ms) => ms / 1000)),
     )
   }
   // Linear extrapolation from the two largest measured sizes, when the target size was not measured.
   const measured = Object.entries(bySize)
-    .map(([n, r]) => ({ n: Number(n), s: median(r.totalMs) / 1000 }))
+    .map(([n, r]) => ({ n: Number(n), s: median(r.heldMs) / 1000 }))
     .sort((a, b) => a.n - b.n)
   if (!measured.some((m) => m.n === RESTORE_TARGET_AGENTS) && measured.length > 0) {
     const hi = measured[measured.length - 1]!
