@@ -117,8 +117,8 @@ describe('agent profiles held saved', () => {
 
   it('larger than a slab are held whole beside the others, and holding starts afresh once all are taken', () => {
     const { agents } = profiles()
-    // 17 MiB of JSON: more than a 16 MiB slab.
-    const big = { ...profile('big'), flagged: [], note: 'x'.repeat(17 * 2 ** 20) } as AgentProfile
+    // 40 MiB of JSON: more than the first slab (16 MiB) and the next (32 MiB).
+    const big = { ...profile('big'), flagged: [], note: 'x'.repeat(40 * 2 ** 20) } as AgentProfile
     hold(agents, profile('small'))
     hold(agents, big)
     hold(agents, profile('after'))
