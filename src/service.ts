@@ -121,16 +121,18 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     }
     pipeline.baselines.expectRestores(agents)
   }
-  const unreadable = (agentId: string, reason: string) =>
+  pipeline.baselines.agents.unreadable = (agentId, reason) =>
     log.error({ agentId, reason }, 'saved baseline unreadable, skipped: the agent starts afresh, judged against its peers (the row stays in agent_baselines)')
   // A restore holds each agent's saved row as it is read and revives the profile when the agent is
   // first needed or when the background revival reaches it (src/baselines/agent-profiles.ts), so
   // events are taken as soon as the rows are read.
   const restoreAgents = (partitions?: readonly number[]) =>
-    store.forEachAgentRow((row) => pipeline.baselines.holdSaved(row, unreadable), partitions, { expect: expectRestores })
-  // Background revival: a slice of saved profiles at a time between turns of the event loop, as
-  // checkpoints encode, until none is left; `revived` resolves then.
-  const REVIVE_SLICE_MS = 4
+    store.forEachAgentRow((row) => pipeline.baselines.holdSaved(row), partitions, { expect: expectRestores })
+  // Work done between turns of the event loop (the background revival below, a checkpoint's
+  // encoding) runs at most about this long at a time, so an event waits no longer than that behind
+  // it. Milliseconds.
+  const SLICE_MS = 4
+  // Background revival: a slice of saved profiles at a time until none is left; `revived` resolves then.
   let revived: Promise<void> = Promise.resolve()
   let reviving = false
   let stopping = false
@@ -140,7 +142,7 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     const began = performance.now()
     revived = (async () => {
       try {
-        while (!stopping && pipeline.baselines.agents.reviveSome(REVIVE_SLICE_MS)) await yieldToEventLoop()
+        while (!stopping && pipeline.baselines.agents.reviveSome(SLICE_MS)) await yieldToEventLoop()
         if (!stopping) log.info({ seconds: Math.round(performance.now() - began) / 1000, agents: pipeline.baselines.agents.size }, 'saved baselines revived')
       } finally {
         reviving = false
@@ -162,9 +164,6 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   })
 
   const sources = opts.sources ?? []
-  // Encoding of a checkpoint's agents between turns of the event loop: at most about this long at a
-  // time, so an event waits no longer than that behind a checkpoint. Milliseconds.
-  const SNAPSHOT_SLICE_MS = 4
   // Baseline rows of checkpoints that failed before writing them: written with the next one.
   let unwritten: BaselineRows[] = []
   // Test hook: hold each checkpoint between its outputs and its baselines, so a test can kill the
@@ -179,7 +178,7 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     const positions = ingestor.processedPositions()
     const encoded = (async () => {
       try {
-        while (!snap.agents.step(SNAPSHOT_SLICE_MS)) await new Promise((r) => setImmediate(r))
+        while (!snap.agents.step(SLICE_MS)) await yieldToEventLoop()
         unwritten.push({ agents: snap.agents.rows, partials })
       } finally {
         pipeline.baselines.endSnapshot(snap.agents)

@@ -15,7 +15,7 @@ import type { AgentProfile } from './profiles.ts'
 import { SavedProfiles } from './saved-profiles.ts'
 
 /** Told that a saved profile could not be revived (not JSON, or refused): the agent starts afresh. */
-export type UnreadableProfile = (agentId: string, reason: string) => void
+type UnreadableProfile = (agentId: string, reason: string) => void
 
 export class AgentProfiles {
   private readonly live = new Map<string, AgentProfile>()
@@ -97,7 +97,7 @@ export class AgentProfiles {
   }
 
   reviveAll(): void {
-    while (this.reviveSome(Infinity));
+    this.reviveSome(Infinity)
   }
 
   private reviveHeld(agentId: string, json: string): AgentProfile | undefined {

@@ -27,7 +27,7 @@ import {
 } from './profiles.ts'
 import { RecentIdHashes } from './recent-ids.ts'
 import { AgentSnapshot } from './snapshot.ts'
-import { AgentProfiles, type UnreadableProfile } from './agent-profiles.ts'
+import { AgentProfiles } from './agent-profiles.ts'
 import type { SavedAgentRow } from './saved-profiles.ts'
 
 /** Folds `from`, learned from partitions disjoint from those of `into`, into `into`. */
@@ -186,11 +186,10 @@ export class Baselines {
   /**
    * Take a saved row into memory as it is (`agents` revives it when first needed, or the service's
    * background revival does), except an agent at an elevated risk level, revived now: the sweep that
-   * lowers its level as its risk decays must find it. `unreadable` is told of a profile that cannot
-   * be revived, now or later.
+   * lowers its level as its risk decays must find it. A profile that cannot be revived, now or later,
+   * goes to `agents.unreadable`.
    */
-  holdSaved(row: SavedAgentRow, unreadable?: UnreadableProfile): void {
-    if (unreadable) this.agents.unreadable = unreadable
+  holdSaved(row: SavedAgentRow): void {
     this.agents.hold(row.agentId, row.partition, row.lastTs, row.bytes, row.start, row.end)
     if (row.level !== 'none') this.agents.get(row.agentId)
   }

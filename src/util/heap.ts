@@ -1,8 +1,9 @@
 /**
  * Whether a number of agents fits in this process's V8 heap. Node's default heap limit is about a
  * quarter of the machine's memory and at most ~4 GiB, far below what a large fleet's baselines
- * take: without a larger limit (`--max-old-space-size`), a restore of a million agents ends in V8's
- * out-of-memory crash half way. This says so, with the flag to give, before that happens.
+ * take: without a larger limit (`--max-old-space-size`), the profiles of a million restored agents
+ * end in V8's out-of-memory crash half way through their revival. This says so, with the flag to
+ * give, before the restore.
  */
 import { getHeapStatistics } from 'node:v8'
 
