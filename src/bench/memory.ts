@@ -83,7 +83,7 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
   const heapBeforeBytes = before.heapUsed + before.arrayBuffers
   const baselines = new Baselines()
   const began = performance.now()
-  // As the service restores (Store.forEachAgent tells it how many): typed arrays reserved up front,
+  // As the service restores (Store.forEachAgentRow tells it how many): typed arrays reserved up front,
   // so that whatever the reservation holds beyond what the agents use counts here too.
   baselines.expectRestores(opts.agents)
   for (let i = 0; i < opts.agents; i++) {

@@ -39,19 +39,12 @@ const RESTORE_PAGE_ROWS = 50_000
 const TAB = 0x09
 const EMPTY = Buffer.alloc(0)
 
-
-/** How Store.forEachAgent reads. */
-export interface ForEachAgentOptions {
+/** How Store.forEachAgentRow reads. */
+export interface ForEachAgentRowOptions {
   /** Agents per query (RESTORE_PAGE_ROWS). */
   pageRows?: number
   /** Told how many agents are about to be handed over, before the first. */
   expect?: (agents: number) => void
-  /**
-   * Told of a saved profile that is not valid JSON or that `each` refused (threw on), which is then
-   * skipped: one damaged row must not keep a million agents from being restored. Without it, the
-   * first such row fails the whole read.
-   */
-  unreadable?: (agentId: string, reason: string) => void
 }
 
 /** `column` is one of the Kafka partitions, as an SQL condition (none: false, not a syntax error). */
@@ -205,45 +198,21 @@ export class Store {
   // ---- restore -------------------------------------------------------------------------------
 
   /**
-   * Latest saved profile of every agent, or of the agents last seen on the given Kafka partitions,
-   * handed to `each` as soon as it is parsed; resolves with how many. `expect`, if given, is told
-   * how many first. Read in pages of `pageRows` agents along the sorting key (agent_id), the next
-   * page's query running while this page is parsed; each state arrives as raw text
-   * (TabSeparatedRaw: the JSON is neither escaped nor wrapped in another JSON document) and is
-   * decoded and parsed a row at a time.
+   * Latest saved row of every agent, or of the agents last seen on the given Kafka partitions,
+   * handed to `each` as it is read; resolves with how many. `expect`, if given, is told how many
+   * first. Each row comes with its partition, risk level and last event time, and the profile as
+   * the bytes of its JSON, unparsed (a restore holds them and revives each profile later, see
+   * src/baselines/agent-profiles.ts). Read in pages of `pageRows` agents along the sorting key
+   * (agent_id), the next page's query running while this page is read; each state arrives as raw
+   * text (TabSeparatedRaw: the JSON is neither escaped nor wrapped in another JSON document).
    *
-   * Why this shape: garbage collection dominates a large restore. A page is read a chunk at a time
-   * through one reused buffer (StoreClient.queryChunks), because a page held whole is external
-   * memory, and V8 starts a full collection of the whole heap (every agent restored so far) for
-   * every ~64 MB of it. A row's text dies young. And `each` can turn a profile into its in-memory
-   * layout (Baselines.restoreAgent) while the parsed JSON is still young, instead of after every
-   * profile has been promoted. The pages' bounds are asked for first (agentPages), so that the next
-   * page's query can start before this one is read, and so that the caller knows what is coming.
+   * Why this shape: a page is read a chunk at a time through one reused buffer
+   * (StoreClient.queryChunks), because a page held whole is external memory, and V8 starts a full
+   * collection of the whole heap for every ~64 MB of it. The pages' bounds are asked for first
+   * (agentPages), so that the next page's query can start before this one is read, and so that the
+   * caller knows what is coming.
    */
-  async forEachAgent(each: (p: AgentProfile) => void, partitions?: readonly number[], opts: ForEachAgentOptions = {}): Promise<number> {
-    let count = 0
-    await this.forEachAgentRow(
-      (row) => {
-        try {
-          each(JSON.parse(row.bytes.toString('utf8', row.start, row.end)) as AgentProfile)
-          count++
-        } catch (err) {
-          if (!opts.unreadable) throw err
-          opts.unreadable(row.agentId, (err as Error).message)
-        }
-      },
-      partitions,
-      opts,
-    )
-    return count
-  }
-
-  /**
-   * As `forEachAgent`, without parsing: each agent's latest saved row is handed over as read, its
-   * profile as the bytes of its JSON (what a restore that revives profiles later keeps, see
-   * src/baselines/agent-profiles.ts). Resolves with how many rows.
-   */
-  async forEachAgentRow(each: (row: SavedAgentRow) => void, partitions?: readonly number[], opts: Pick<ForEachAgentOptions, 'pageRows' | 'expect'> = {}): Promise<number> {
+  async forEachAgentRow(each: (row: SavedAgentRow) => void, partitions?: readonly number[], opts: ForEachAgentRowOptions = {}): Promise<number> {
     const { agents, bounds } = await this.agentPages(opts.pageRows ?? RESTORE_PAGE_ROWS, partitions)
     opts.expect?.(agents)
     if (agents === 0) return 0
@@ -282,10 +251,10 @@ export class Store {
     return count
   }
 
-  /** Latest saved profile of every agent, or of those on the given partitions, as parsed (see forEachAgent). */
+  /** Latest saved profile of every agent, or of those on the given partitions, as parsed (see forEachAgentRow). */
   async loadAgents(partitions?: readonly number[], pageRows = RESTORE_PAGE_ROWS): Promise<AgentProfile[]> {
     const out: AgentProfile[] = []
-    await this.forEachAgent((p) => out.push(p), partitions, { pageRows })
+    await this.forEachAgentRow((row) => out.push(JSON.parse(row.bytes.toString('utf8', row.start, row.end)) as AgentProfile), partitions, { pageRows })
     return out
   }
 

@@ -47,10 +47,10 @@ describe('loading agent baselines', () => {
       expect(all.every((p) => p.learned === 2)).toBe(true)
       const some = await store.loadAgents([0, 2], pageRows)
       expect(some.map((p) => p.agentId).sort()).toEqual([...onPartition(0), ...onPartition(2)].sort())
-      // Streaming: each profile handed over as it is read, in agent id order, counted, and the count told first.
+      // Streaming: each row handed over as it is read, in agent id order, counted, and the count told first.
       const seen: string[] = []
       let expected = -1
-      expect(await store.forEachAgent((p) => seen.push(p.agentId), [1], { pageRows, expect: (n) => (expected = n) })).toBe(seen.length)
+      expect(await store.forEachAgentRow((row) => seen.push(row.agentId), [1], { pageRows, expect: (n) => (expected = n) })).toBe(seen.length)
       expect(seen).toEqual(onPartition(1).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
       expect(expected).toBe(seen.length)
       expect(await store.loadAgents([], pageRows)).toEqual([])
@@ -97,27 +97,24 @@ describe('loading agent baselines', () => {
       values: [damaged('broken\tjson', '{"agentId": "broken'), damaged('no-states', '{"agentId":"no-states"}')],
       format: 'JSONEachRow',
     })
-    const baselines = new Baselines()
-    // Without a report to make, the first damaged row fails the read.
-    await expect(store.forEachAgent((p) => baselines.restoreAgent(p))).rejects.toThrow()
+    // Held as saved rows, as a restore holds them: a damaged profile is found when it is revived.
+    const unreported = new Baselines()
+    await store.forEachAgentRow((row) => unreported.holdSaved(row))
+    // Without a report to make, reviving it throws.
+    expect(() => [...unreported.agents.values()]).toThrow()
 
+    const baselines = new Baselines()
     const reported: [string, string][] = []
-    const restored = await store.forEachAgent((p) => baselines.restoreAgent(p), undefined, { unreadable: (id, reason) => reported.push([id, reason]) })
+    baselines.agents.unreadable = (id, reason) => reported.push([id, reason])
+    // Every agent saved by the tests before: the ids, 'moved' and 'elevated', and the two damaged ones.
+    expect(await store.forEachAgentRow((row) => baselines.holdSaved(row))).toBe(ids.length + 4)
+    expect(reported).toEqual([])
+    expect(baselines.agents.get('no-states')).toBeUndefined()
+    // Reported and dropped; the others restored.
+    expect([...baselines.agents.values()].length).toBe(ids.length + 2)
     expect(reported.map(([id]) => id).sort()).toEqual(['broken\tjson', 'no-states'])
     expect(reported.every(([, reason]) => reason.length > 0)).toBe(true)
-    // Every agent saved by the tests before: the ids, 'moved' and 'elevated'.
-    expect(restored).toBe(ids.length + 2)
     expect(baselines.agents.has('broken\tjson') || baselines.agents.has('no-states')).toBe(false)
     expect(baselines.agents.get('moved')!.learned).toBe(2)
-
-    // Held as saved rows, a damaged profile is found, reported and dropped when it is revived.
-    const held = new Baselines()
-    const reportedLater: string[] = []
-    held.agents.unreadable = (id) => reportedLater.push(id)
-    expect(await store.forEachAgentRow((row) => held.holdSaved(row))).toBe(ids.length + 4)
-    expect(reportedLater).toEqual([])
-    expect(held.agents.get('no-states')).toBeUndefined()
-    expect([...held.agents.values()].length).toBe(ids.length + 2)
-    expect(reportedLater.sort()).toEqual(['broken\tjson', 'no-states'])
   })
 })
