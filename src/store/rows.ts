@@ -32,33 +32,37 @@ let cachedDate = ''
 /** Epoch ms from a DateTime64(3, 'UTC') value as ClickHouse returns it in JSON. */
 export const fromChTime = (s: string): number => Date.parse(s.replace(' ', 'T') + 'Z')
 
-/** Columns of the events table in the order `eventLine` writes them (`raw` last, see there). */
+/**
+ * Columns of the events table in the order `eventLine` writes them. The event's JSON is not one of
+ * them: `raw` is rebuilt from these when read (migration 019_events_raw_alias).
+ */
 export const EVENT_COLUMNS = [
-  'event_id', 'kind', 'time', 'tenant_id', 'agent_id', 'blueprint_id', 'owner_id', 'parent_id', 'obo_user', 'trace_id',
-  'risk_score', 'learned', 'ingested_at', 'tool', 'resource', 'operation', 'sensitivity', 'outcome', 'records',
-  'bytes', 'duration_ms', 'credential', 'ip', 'asn', 'country', 'location', 'scopes', 'raw',
+  'event_id', 'kind', 'time', 'time_text', 'tenant_id', 'agent_id', 'blueprint_id', 'owner_id', 'agent_platform', 'parent_id',
+  'obo_user', 'trace_id', 'risk_score', 'learned', 'ingested_at', 'tool', 'resource', 'operation', 'sensitivity',
+  'sensitivity_given', 'outcome', 'failure_reason', 'records', 'bytes', 'duration_ms', 'credential', 'ip', 'asn', 'country',
+  'location', 'scopes',
 ] as const
 
 /**
  * The events row as one JSONCompactEachRow line (`EVENT_COLUMNS`), the same shape for both kinds.
- * Once per event on the hot path, so: one native `JSON.stringify` of an array (an object per row
- * that the client stringified again cost ~3x more), and `raw` appended as the event's own JSON
- * object rather than as a string holding it, which would escape every quote of ~400 bytes again;
- * the insert reads that object into the String column as its text
- * (`input_format_json_read_objects_as_strings`, see batch-writer.ts).
- * `ingestedAt` is the DateTime64 text (`chTime`), shared by the events written in one millisecond.
+ * Once per event on the hot path, so one native `JSON.stringify` of an array (an object per row
+ * that the client stringified again cost ~3x more). `ingestedAt` is the DateTime64 text
+ * (`chTime`), shared by the events written in one millisecond.
  */
 export function eventLine(e: AgentEvent, riskScore: number, learned: boolean, ingestedAt: string): string {
   const tc = e.kind === 'tool_call' ? e : undefined
   const si = e.kind === 'signin' ? e : undefined
-  const head = JSON.stringify([
+  const time = chTime(e.ts)
+  return JSON.stringify([
     e.eventId,
     e.kind,
-    chTime(e.ts),
+    time,
+    isCanonicalTime(e.time, time) ? '' : e.time,
     e.tenantId,
     e.agent.id,
     e.agent.blueprintId ?? '',
     e.agent.ownerId ?? '',
+    e.agent.platform ?? '',
     e.agent.parentId ?? '',
     e.onBehalfOf?.userId ?? '',
     e.traceId ?? '',
@@ -69,7 +73,9 @@ export function eventLine(e: AgentEvent, riskScore: number, learned: boolean, in
     e.resource,
     tc ? tc.operation : '',
     tc ? (tc.sensitivity ?? 'internal') : '',
+    tc?.sensitivity !== undefined,
     e.outcome,
+    si?.failureReason ?? null,
     tc?.records ?? null,
     tc?.bytes ?? null,
     tc?.durationMs ?? null,
@@ -80,19 +86,24 @@ export function eventLine(e: AgentEvent, riskScore: number, learned: boolean, in
     si?.network.location ?? '',
     si ? si.scopes : [],
   ])
-  return `${head.slice(0, -1)},${rawJson(e)}]`
 }
 
 /**
- * The event as JSON without `ts` (the `raw` column). The decoder adds `ts` as the event's last key,
- * so its JSON ends in `,"ts":<digits>}` (that text cannot occur unescaped inside a string value);
- * anything else takes the replacer.
+ * Whether the event's time as sent is what `raw` rebuilds from the `time` column:
+ * `YYYY-MM-DDTHH:MM:SS.mmmZ`, the same instant as `chText` (`chTime` of it), in the years 1900 to
+ * 2299 that DateTime64 holds. Otherwise the row keeps the text (`time_text`).
  */
-function rawJson(e: AgentEvent): string {
-  const json = JSON.stringify(e)
-  const at = json.lastIndexOf(',"ts":')
-  if (at > 0 && json.length - at - 7 === String(e.ts).length && json.charCodeAt(json.length - 1) === 125) return json.slice(0, at) + '}'
-  return JSON.stringify(e, (k, v) => (k === 'ts' ? undefined : v))
+function isCanonicalTime(sent: string, chText: string): boolean {
+  return (
+    sent.length === 24 &&
+    chText.length === 23 &&
+    sent.charCodeAt(10) === 84 && // T
+    sent.charCodeAt(23) === 90 && // Z
+    sent.startsWith(chText.slice(0, 10)) &&
+    sent.endsWith(chText.slice(11), 23) &&
+    chText < '2300' &&
+    chText >= '1900'
+  )
 }
 
 export function riskRow(r: RiskEvent): Record<string, unknown> {

@@ -77,8 +77,6 @@ export class Store {
     this.events = new BatchWriter<string>(ch, 'events', opts, {
       format: 'JSONCompactEachRow',
       columns: EVENT_COLUMNS,
-      // `raw` comes as a JSON object; it is stored as that object's text.
-      settings: ['input_format_json_read_objects_as_strings = 1'],
       encode: (line) => line,
     })
     this.deadLetterWriter = w('dead_letters')
