@@ -125,9 +125,15 @@ async function main(): Promise<void> {
     await measure('events row encode (eventLine)', decoded.length, () => {
       for (const e of decoded) lines.push(eventLine(e, 0, true, '2026-11-22 10:00:00.000'))
     })
-    const store = await Store.open(validateConfig({ store: { dataDir } }).store)
-    await measure('events insert into chDB, 5,000 rows a batch (incl. encode)', decoded.length, async () => {
-      for (const e of decoded) store.writeEvent(e, 0, true)
+    const storeConfig = validateConfig({ store: { dataDir } }).store
+    const store = await Store.open(storeConfig)
+    // As the service does at full speed: a checkpoint flushes every checkpointEvents events.
+    const every = Math.min(storeConfig.checkpointEvents, storeConfig.flushRows)
+    await measure(`events insert into chDB, ${every.toLocaleString('en-US')} rows a batch (incl. encode)`, decoded.length, async () => {
+      decoded.forEach((e, i) => {
+        store.writeEvent(e, 0, true)
+        if ((i + 1) % every === 0) void store.flush()
+      })
       await store.flush()
     })
     await store.close()
