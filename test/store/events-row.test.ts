@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AgentEvent } from '../../schemas/events.ts'
 import { decodeRaw } from '../../schemas/events.ts'
 import { Store } from '../../src/store/store.ts'
-import { chTime } from '../../src/store/rows.ts'
+import { MIGRATIONS, migrate } from '../../src/store/migrations.ts'
+import { chTime, EVENT_COLUMNS, eventLine } from '../../src/store/rows.ts'
 import { generateFleet } from '../../src/sim/index.ts'
 import { testConfig } from '../helpers/store.ts'
 
@@ -103,6 +104,33 @@ describe('events rows', () => {
     }
     expect(raws.filter((r) => r.raw === expected.get(r.event_id)).length).toBe(events.length - 1)
     expect(raws.length).toBe(events.length)
+  })
+
+  it('keep the JSON of a table that stored it, through the migration, and rebuild it for new rows', async () => {
+    // A database as the code before migration 017 left it: raw a stored column, with a row in it.
+    const legacy = { ...store.ch, database: 'legacy_events' }
+    const before = MIGRATIONS.findIndex((m) => m.id === '017_events_columns_for_raw')
+    for (const m of MIGRATIONS.slice(0, before)) await store.ch.client.command({ query: m.sql.replaceAll('{db}', legacy.database).replaceAll('{ttlDays}', '30') })
+    const stored = '{"eventId":"old-2","time":"2026-03-02T09:15:00Z","extra":"as it was stored"}'
+    await store.ch.client.insert({
+      table: `${legacy.database}.events`,
+      values: [{ event_id: 'old-2', kind: 'tool_call', time: '2026-03-02 09:15:00.000', tenant_id: 't', agent_id: 'a', resource: 'r', ingested_at: '2026-11-22 10:00:00.000', raw: stored }],
+      format: 'JSONEachRow',
+    })
+    // Twice: every start runs the migrations again.
+    await migrate(legacy, { ttlDays: 30 })
+    await migrate(legacy, { ttlDays: 30 })
+    const e = decode({ kind: 'tool_call', eventId: 'new-2', time: '2026-03-02T09:16:00.000Z', tenantId: 't', agent: { id: 'a' }, tool: 'x', resource: 'r', operation: 'read', outcome: 'success' })
+    await store.ch.client.insert({
+      table: `${legacy.database}.events`,
+      values: [JSON.parse(eventLine(e, 0, true, chTime(Date.now())))],
+      format: 'JSONCompactEachRow',
+      columns: [...EVENT_COLUMNS] as [string, ...string[]],
+    })
+    const rows = await store.select<{ event_id: string; raw: string }>(`SELECT event_id, raw FROM ${legacy.database}.events ORDER BY event_id`)
+    expect(rows).toEqual([{ event_id: 'new-2', raw: rawOf(e) }, { event_id: 'old-2', raw: stored }])
+    const columns = await store.select<{ name: string; default_kind: string }>(`SELECT name, default_kind FROM system.columns WHERE database = '${legacy.database}' AND table = 'events' AND name IN ('raw', 'raw_text') ORDER BY name`)
+    expect(columns).toEqual([{ name: 'raw', default_kind: 'ALIAS' }, { name: 'raw_text', default_kind: '' }])
   })
 
   it('read the stored JSON of rows written before raw was rebuilt', async () => {
