@@ -7,6 +7,7 @@
  */
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { tuneGarbageCollection } from '../util/gc.ts'
 
 export type ChildTask = 'memory' | 'restore' | 'e2e' | 'api'
 
@@ -50,6 +51,7 @@ export function runInChild<T>(task: ChildTask, options: unknown, run: ChildRunOp
 }
 
 async function childMain(): Promise<void> {
+  tuneGarbageCollection()
   const [task, json] = process.argv.slice(2)
   const options: unknown = JSON.parse(json ?? '{}')
   let result: unknown

@@ -12,6 +12,7 @@ import { createService } from '../service.ts'
 import { createKafkaSinks } from '../sinks/kafka.ts'
 import { KafkaSource } from '../sources/kafka.ts'
 import { sleep } from './stats.ts'
+import { tuneGarbageCollection } from '../util/gc.ts'
 
 export interface E2eServiceOptions {
   brokers: string[]
@@ -23,6 +24,7 @@ export interface E2eServiceOptions {
 type Request = { cmd: 'rows' } | { cmd: 'quiet'; ids: string[] } | { cmd: 'stop' }
 
 async function main(opts: E2eServiceOptions): Promise<void> {
+  tuneGarbageCollection()
   const config = validateConfig({ kafka: { enabled: true, brokers: opts.brokers, groupId: opts.groupId, topics: opts.topics }, store: { dataDir: opts.dataDir } })
   const sinks = createKafkaSinks(config.kafka, { brokers: opts.brokers })
   const source = new KafkaSource(config.kafka, { brokers: opts.brokers })

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { runPipelineBench } from './pipeline.ts'
+import { tuneGarbageCollection } from '../util/gc.ts'
 
 interface ProfileNode {
   id: number
@@ -50,6 +51,7 @@ export function topSelfTime(profile: CpuProfile, limit = 10): SelfTime[] {
     .map((s) => ({ functionName: s.fn, location: s.loc, selfMs: Math.round(s.us / 1000), selfPercent: Math.round((1000 * s.us) / totalUs) / 10 }))
 }
 
+tuneGarbageCollection()
 const args = process.argv.slice(2)
 if (args[0] === '--top' && args[1]) {
   const top = topSelfTime(JSON.parse(readFileSync(args[1], 'utf8')) as CpuProfile, Number(args[2] ?? 10))

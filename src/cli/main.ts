@@ -8,6 +8,7 @@
  */
 import { pathToFileURL } from 'node:url'
 import { resolve } from 'node:path'
+import { tuneGarbageCollection } from '../util/gc.ts'
 
 const COMMANDS: Record<string, () => Promise<{ main(args: string[]): Promise<number> }>> = {
   serve: () => import('./serve.ts'),
@@ -30,6 +31,7 @@ Run 'agentwatch <command> --help' for a command's options.
 `
 
 export async function run(argv: string[]): Promise<number> {
+  tuneGarbageCollection()
   const [command, ...rest] = argv
   if (!command || command === '--help' || command === '-h') {
     process.stdout.write(USAGE)
