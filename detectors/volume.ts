@@ -114,13 +114,15 @@ function reviveSlots(s: State & { slots?: number[] }): Uint16Counts {
 }
 
 /**
- * activeMedian per state and metric, computed on first use after the slots last changed. The slots
- * change only in rollTo, which drops the entry; a restored state starts without one.
+ * activeMedian per state and metric, computed on first use and kept while it stays exact: rollTo
+ * keeps a metric's median when every slot it folds stays on the same side of it (see keepMedian),
+ * which spares most of the recomputations on a trained agent, whose busy hours change little
+ * against its median; mergePeers drops the entry; a restored state starts without one.
  */
 const medians = new WeakMap<State, number[]>()
 
 /** Median of a slot metric over the slots where it is active, log2 units; 0 when none is. */
-function activeMedian(s: State, m: number): number {
+export function activeMedian(s: State, m: number): number {
   let cached = medians.get(s)
   if (cached === undefined) {
     cached = [NaN, NaN, NaN]
@@ -129,6 +131,25 @@ function activeMedian(s: State, m: number): number {
   let v = cached[m]!
   if (v !== v) v = cached[m] = computeActiveMedian(s, m)
   return v
+}
+
+/** Slots holding more than half a doubling (in 1/SLOT_UNIT units) are active, if they have folded an hour. */
+const ACTIVE_ABOVE = SLOT_UNIT / 2
+
+/**
+ * Drop the cached median of metric `m` unless it is still exact after one slot changed from `before`
+ * to `after` (stored units), active before and after as given. The median is the element at index
+ * n/2 of the sorted active values: a value that stays strictly below it (or strictly above) leaves
+ * the counts below, at and above it as they were, so the element at that index is the same; so does
+ * a slot inactive before and after. Any other change (a slot entering or leaving the active set,
+ * or crossing or leaving the median) recomputes it on next use.
+ */
+function keepMedian(cached: number[], m: number, wasActive: boolean, before: number, isActive: boolean, after: number): void {
+  const median = cached[m]!
+  if (median !== median || (!wasActive && !isActive)) return
+  const q = median * SLOT_UNIT
+  if (wasActive && isActive && ((before < q && after < q) || (before > q && after > q))) return
+  cached[m] = NaN
 }
 
 /** Scratch for computeActiveMedian: the active slots' stored values (at most one per hour of the week). */
@@ -140,14 +161,12 @@ const activeScratch = new Int32Array(SLOTS)
  * trained fleet is every two or three events: a selection over the stored 16-bit values in a reused
  * buffer, not a sort of a new array with a comparator (a fifth of the trained per-event path).
  */
-function computeActiveMedian(s: State, m: number): number {
-  // Active: the slot has folded an hour and holds more than half a doubling (in 1/SLOT_UNIT units).
-  const threshold = SLOT_UNIT / 2
+export function computeActiveMedian(s: State, m: number): number {
   let n = 0
   for (let h = 0; h < SLOTS; h++) {
     if (s.slotHours[h] === 0) continue
     const q = s.slotsQ[h * M + m]!
-    if (q > threshold) activeScratch[n++] = q
+    if (q > ACTIVE_ABOVE) activeScratch[n++] = q
   }
   if (n === 0) return 0
   return selectKth(activeScratch, n, n >> 1) / SLOT_UNIT
@@ -167,10 +186,12 @@ function rollTo(s: State, hour: number, cfg: Cfg, perAgent: boolean): void {
   }
   if (hour <= s.hour) return
   const divisor = perAgent ? Math.max(1, s.winAgents) : 1
+  const cached = medians.get(s)
   // Fold the closed hour, then zeros for silent hours in between (at most one week of them).
   const gap = Math.min(hour - s.hour, SLOTS + 1)
   for (let k = 0; k < gap; k++) {
     const h = hourOfWeek((s.hour + k) * HOUR)
+    const known = s.slotHours[h] !== 0
     for (let m = 0; m < M; m++) {
       const value = k === 0 ? log2p(s.win[m] / divisor) : 0
       if (k === 0 && m === 0 && !perAgent) {
@@ -178,13 +199,14 @@ function rollTo(s: State, hour: number, cfg: Cfg, perAgent: boolean): void {
         if (exp !== undefined && s.win[0] > 0) addToLogHistogramLinear(s.excess, value - exp)
       }
       const i = h * M + m
-      const current = slotAt(s, i)
-      setSlot(s, i, s.slotHours[h] === 0 ? value : current + cfg.slotWeight * (value - current))
+      const before = s.slotsQ[i]!
+      const current = before / SLOT_UNIT
+      setSlot(s, i, known ? current + cfg.slotWeight * (value - current) : value)
+      if (cached !== undefined) keepMedian(cached, m, known && before > ACTIVE_ABOVE, before, s.slotsQ[i]! > ACTIVE_ABOVE, s.slotsQ[i]!)
     }
     // Saturating: an 8-bit count that wrapped to 0 would make the slot unknown again after ~5 years.
     if (s.slotHours[h]! < 255) s.slotHours[h] += 1
   }
-  medians.delete(s)
   s.hour = hour
   // Reset in place: a new array per agent and hour was garbage for the collector to sweep.
   s.win.fill(0)

@@ -1,10 +1,14 @@
 /**
  * The arithmetic helpers agree exactly with the definitions they replace: `Number(x.toFixed(d))`
- * and the hour of the week read from a `Date`.
+ * and the hour of the week read from a `Date`; volume's median kept across hours is the one computed
+ * afresh.
  */
 import { expect, it } from 'vitest'
 import { round, selectKth } from '../../detectors/scoring.ts'
 import { hourOfWeek } from '../../detectors/types.ts'
+import { activeMedian, computeActiveMedian, volume } from '../../detectors/volume.ts'
+import { DetectorHarness } from '../../detectors/fixtures/harness.ts'
+import { DAY, HOUR, T0, toolCall } from '../../detectors/fixtures/kit.ts'
 it('round agrees with Number(x.toFixed(d)), halves included', () => {
   let s = 1
   const r = () => ((s = (s * 16807) % 2147483647) / 2147483647)
@@ -38,4 +42,31 @@ it('selectKth gives the element a sort puts at index k, duplicates and every k i
     a.set(values)
     expect(selectKth(a, n, k)).toBe(sorted[k])
   }
+})
+
+it("volume's kept median of the active hour slots is the one computed afresh, over hours, gaps and weeks", () => {
+  // An agent and its blueprint learn two months of calls at random hours, some weeks busy and some
+  // silent (slots entering and leaving the active set), the volumes drifting (slots crossing the median).
+  let seed = 11
+  const r = () => ((seed = (seed * 16807) % 2147483647) / 2147483647)
+  const h = new DetectorHarness(volume)
+  let ts = T0
+  let checks = 0
+  let kept = 0
+  while (ts < T0 + 60 * DAY) {
+    const week = Math.floor((ts - T0) / (7 * DAY))
+    ts += week % 3 === 2 ? Math.floor(r() * 30 * HOUR) : Math.floor(r() * 3 * HOUR)
+    const scale = week % 2 === 0 ? 1 : 50
+    h.learn(toolCall(ts, { records: Math.floor(r() * 100 * scale), bytes: Math.floor(r() * 1e5 * scale) }))
+    for (const book of [h.agents.get('agent-fx')!, h.blueprints.get('bp-fx')!]) {
+      const state = book.state as Parameters<typeof activeMedian>[0]
+      for (let m = 0; m < 3; m++) {
+        const fresh = computeActiveMedian(state, m)
+        if (activeMedian(state, m) === fresh) kept++
+        checks++
+      }
+    }
+  }
+  expect(checks).toBeGreaterThan(2_000)
+  expect(kept).toBe(checks)
 })
