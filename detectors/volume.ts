@@ -117,19 +117,34 @@ function reviveSlots(s: State & { slots?: number[] }): Uint16Counts {
  * activeMedian per state and metric, computed on first use and kept while it stays exact: rollTo
  * keeps a metric's median when every slot it folds stays on the same side of it (see keepMedian),
  * which spares most of the recomputations on a trained agent, whose busy hours change little
- * against its median; mergePeers drops the entry; a restored state starts without one.
+ * against its median; mergePeers drops the entry; a restored state starts without one. After the
+ * three medians, usualExcess of the state's histogram (read on every scored call, changed hourly).
  */
 const medians = new WeakMap<State, number[]>()
 
 /** Median of a slot metric over the slots where it is active, log2 units; 0 when none is. */
 export function activeMedian(s: State, m: number): number {
-  let cached = medians.get(s)
-  if (cached === undefined) {
-    cached = [NaN, NaN, NaN]
-    medians.set(s, cached)
-  }
+  const cached = cachedOf(s)
   let v = cached[m]!
   if (v !== v) v = cached[m] = computeActiveMedian(s, m)
+  return v
+}
+
+/** The state's cached values (NaN: not computed): activeMedian of each metric, then usualExcess of its histogram. */
+function cachedOf(s: State): number[] {
+  let cached = medians.get(s)
+  if (cached === undefined) {
+    cached = [NaN, NaN, NaN, NaN]
+    medians.set(s, cached)
+  }
+  return cached
+}
+
+/** usualExcess of the state's excess histogram, kept until rollTo adds to it or a merge changes it. */
+export function usualExcessOf(s: State): number {
+  const cached = cachedOf(s)
+  let v = cached[M]!
+  if (v !== v) v = cached[M] = usualExcess(s.excess)
   return v
 }
 
@@ -196,7 +211,10 @@ function rollTo(s: State, hour: number, cfg: Cfg, perAgent: boolean): void {
       const value = k === 0 ? log2p(s.win[m] / divisor) : 0
       if (k === 0 && m === 0 && !perAgent) {
         const exp = expected(s, h, m, cfg.quietHourFloorDoublings)
-        if (exp !== undefined && s.win[0] > 0) addToLogHistogramLinear(s.excess, value - exp)
+        if (exp !== undefined && s.win[0] > 0) {
+          addToLogHistogramLinear(s.excess, value - exp)
+          if (cached !== undefined) cached[M] = NaN
+        }
       }
       const i = h * M + m
       const before = s.slotsQ[i]!
@@ -292,7 +310,7 @@ function addToLogHistogramLinear(h: Uint32Counts, doublings: number): void {
 }
 
 /** 95th percentile of the residual histogram, doublings; 0 when empty. */
-function usualExcess(h: Uint32Counts): number {
+export function usualExcess(h: Uint32Counts): number {
   const q = logHistogramQuantile(h, 0.95, STEP)
   return q < 0 ? 0 : q
 }
@@ -378,7 +396,7 @@ export const volume: Detector<Cfg, State> = {
         fleetExcess = fleet.excess
         othersActive = fleet.others
       }
-      tolerance = ownReady ? Math.max(cfg.toleranceDoublings, usualExcess(own.excess)) : cfg.toleranceDoublings + cfg.newAgentExtraDoublings
+      tolerance = ownReady ? Math.max(cfg.toleranceDoublings, usualExcessOf(own)) : cfg.toleranceDoublings + cfg.newAgentExtraDoublings
       for (let m = 0; m < M; m++) {
         const call = m === 0 ? 1 : m === 1 ? records : bytes
         const now = (sameHour ? own.win[m]! : 0) + call

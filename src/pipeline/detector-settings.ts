@@ -14,8 +14,12 @@ export class DetectorSettingsResolver {
   private readonly cache = new Map<string, { active: ActiveDetector[]; all: ActiveDetector[] }>()
   private readonly base: { active: ActiveDetector[]; all: ActiveDetector[] }
 
+  /** Blueprints with overrides: a set, so that the per-event check is not a keyed read of the config object by any blueprint id. */
+  private readonly overridden: ReadonlySet<string>
+
   constructor(private readonly config: Config) {
     this.base = this.build(undefined)
+    this.overridden = new Set(Object.keys(config.blueprintOverrides))
   }
 
   /** Enabled detectors with their settings for an agent of `blueprintId`. */
@@ -29,7 +33,7 @@ export class DetectorSettingsResolver {
   }
 
   private resolve(blueprintId: string | undefined): { active: ActiveDetector[]; all: ActiveDetector[] } {
-    if (blueprintId === undefined || !this.config.blueprintOverrides[blueprintId]) return this.base
+    if (blueprintId === undefined || this.overridden.size === 0 || !this.overridden.has(blueprintId)) return this.base
     let resolved = this.cache.get(blueprintId)
     if (!resolved) {
       resolved = this.build(blueprintId)

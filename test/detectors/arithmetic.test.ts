@@ -1,12 +1,12 @@
 /**
  * The arithmetic helpers agree exactly with the definitions they replace: `Number(x.toFixed(d))`
  * and the hour of the week read from a `Date`; volume's median kept across hours is the one computed
- * afresh.
+ * afresh, and so is its usual excess.
  */
 import { expect, it } from 'vitest'
 import { round, selectKth } from '../../detectors/scoring.ts'
 import { hourOfWeek } from '../../detectors/types.ts'
-import { activeMedian, computeActiveMedian, volume } from '../../detectors/volume.ts'
+import { activeMedian, computeActiveMedian, usualExcess, usualExcessOf, volume } from '../../detectors/volume.ts'
 import { DetectorHarness } from '../../detectors/fixtures/harness.ts'
 import { DAY, HOUR, T0, toolCall } from '../../detectors/fixtures/kit.ts'
 it('round agrees with Number(x.toFixed(d)), halves included', () => {
@@ -44,7 +44,7 @@ it('selectKth gives the element a sort puts at index k, duplicates and every k i
   }
 })
 
-it("volume's kept median of the active hour slots is the one computed afresh, over hours, gaps and weeks", () => {
+it("volume's kept median of the active hour slots and usual excess are the ones computed afresh, over hours, gaps and weeks", () => {
   // An agent and its blueprint learn two months of calls at random hours, some weeks busy and some
   // silent (slots entering and leaving the active set), the volumes drifting (slots crossing the median).
   let seed = 11
@@ -65,6 +65,8 @@ it("volume's kept median of the active hour slots is the one computed afresh, ov
         if (activeMedian(state, m) === fresh) kept++
         checks++
       }
+      if (usualExcessOf(state) === usualExcess(state.excess)) kept++
+      checks++
     }
   }
   expect(checks).toBeGreaterThan(2_000)
