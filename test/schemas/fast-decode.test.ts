@@ -4,7 +4,7 @@
  * many mutations of them, valid and invalid.
  */
 import { describe, expect, it } from 'vitest'
-import { AgentEventSchema, decodeEvent, describeIssues, fastDecode } from '../../schemas/events.ts'
+import { AgentEventSchema, decodeEvent, decodeRaw, describeIssues, fastDecode } from '../../schemas/events.ts'
 import { generateFleet } from '../../src/sim/index.ts'
 
 /** Deterministic PRNG (mulberry32). */
@@ -76,6 +76,15 @@ function expectAgreement(value: unknown): 'fast' | 'zod' {
   expect(viaDecode.ok).toBe(reference.ok)
   if (!viaDecode.ok && !reference.ok) expect(viaDecode.reason).toBe(reference.reason)
   if (viaDecode.ok && reference.ok) expect(JSON.stringify(viaDecode.event)).toBe(JSON.stringify(reference.event))
+  // As a message: decodeRaw skips the checks only a value that did not come from JSON.parse needs.
+  const text = JSON.stringify(value)
+  if (text !== undefined) {
+    const viaRaw = decodeRaw(text)
+    const fromText = zodDecode(JSON.parse(text))
+    expect(viaRaw.ok).toBe(fromText.ok)
+    if (viaRaw.ok && fromText.ok) expect(JSON.stringify(viaRaw.event)).toBe(JSON.stringify(fromText.event))
+    if (!viaRaw.ok && !fromText.ok) expect(viaRaw.reason).toBe(fromText.reason)
+  }
   return fast !== undefined ? 'fast' : 'zod'
 }
 
@@ -119,6 +128,13 @@ describe('fast validation path', () => {
       const time = `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}T${pad(Math.floor(r() * 24), 2)}:${pad(Math.floor(r() * 60), 2)}:${pad(Math.floor(r() * 60), 2)}${frac}Z`
       expectAgreement({ ...base, time })
     }
+    // Every day of the month at its edges, in leap and common years of each Gregorian rule, and
+    // each field one past its range.
+    for (const y of ['0000', '1900', '1970', '1999', '2000', '2023', '2024', '2100', '2400', '9996'])
+      for (let m = 0; m <= 13; m++)
+        for (const d of [0, 1, 28, 29, 30, 31, 32]) expectAgreement({ ...base, time: `${y}-${pad(m, 2)}-${pad(d, 2)}T12:00:00.000Z` })
+    for (const t of ['23:59:59', '24:00:00', '00:60:00', '00:00:60', '0a:00:00', '00:00:0 ']) expectAgreement({ ...base, time: `2026-03-02T${t}.000Z` })
+    for (const time of ['2026-03-02T09:15:00.00aZ', '2026/03/02T09:15:00.000Z', '2026-03-02T09:15:00,000Z', '+026-03-02T09:15:00.000Z']) expectAgreement({ ...base, time })
     expect(fastDecode({ ...base, time: '2024-02-29T23:59:59.999Z' })?.ts).toBe(Date.parse('2024-02-29T23:59:59.999Z'))
     expect(fastDecode({ ...base, time: '2026-02-29T00:00:00.000Z' })).toBeUndefined()
   })
