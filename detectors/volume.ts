@@ -130,14 +130,27 @@ export function activeMedian(s: State, m: number): number {
   return v
 }
 
+/** The state whose entry cachedOf gave last, and that entry: an event reads one or two states' entries several times. */
+let lastState: State | undefined
+let lastCached: number[] = []
+
 /** The state's cached values (NaN: not computed): activeMedian of each metric, then usualExcess of its histogram. */
 function cachedOf(s: State): number[] {
+  if (s === lastState) return lastCached
   let cached = medians.get(s)
   if (cached === undefined) {
     cached = [NaN, NaN, NaN, NaN]
     medians.set(s, cached)
   }
+  lastState = s
+  lastCached = cached
   return cached
+}
+
+/** Drop the state's cached values. */
+function forgetCached(s: State): void {
+  medians.delete(s)
+  if (s === lastState) lastState = undefined
 }
 
 /** usualExcess of the state's excess histogram, kept until rollTo adds to it or a merge changes it. */
@@ -563,7 +576,7 @@ export const volume: Detector<Cfg, State> = {
       }
       into.slotHours[h] = Math.max(mine, theirs)
     }
-    medians.delete(into)
+    forgetCached(into)
     // The open hour: the same hour's calls and agents add up. An older open hour of `from` is over
     // for `into`, which has already closed it without them: those calls are left out of the rhythm.
     if (from.hour === into.hour && from.hour >= 0) {
