@@ -49,6 +49,8 @@ export interface RowsSample {
   /** Since the first send. Milliseconds. */
   atMs: number
   committed: number
+  /** Events the service's pipeline has processed (committed trails it by up to a checkpoint). */
+  processed: number
   rows: Record<string, number>
 }
 
@@ -126,6 +128,12 @@ class ServiceProcess {
 
   async rows(): Promise<Record<string, number>> {
     return (await this.ask({ cmd: 'rows' })).rows as Record<string, number>
+  }
+
+  /** ClickHouse rows written per table, and events processed. */
+  async progress(): Promise<{ rows: Record<string, number>; processed: number }> {
+    const reply = await this.ask({ cmd: 'rows' })
+    return { rows: reply.rows as Record<string, number>, processed: reply.processed as number }
   }
 
   /** Which of these agents the service holds trained and at risk level none. */
@@ -228,7 +236,7 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       if (performance.now() - t0 > limitMs) throw new Error(`lag not zero after ${limitMs / 1000} s (${committed} of ${throughputMessages.length} committed)`)
       await sleep(100)
       committed = await committedTotal()
-      samples.push({ atMs: Math.round(performance.now() - t0), committed, rows: await service.rows() })
+      samples.push({ atMs: Math.round(performance.now() - t0), committed, ...(await service.progress()) })
     }
     const drainMs = performance.now() - t0
     await producing
