@@ -11,7 +11,12 @@ import type { RiskEvent } from '../../schemas/risk.ts'
 import type { IngestOutcome, IngestResult } from '../api/deps.ts'
 import type { RawMessage, SourcePosition } from '../sources/types.ts'
 import type { DeadLetterSink, EventForwarder, ForwardedEvent, RiskSink } from '../sinks/types.ts'
-import type { Pipeline } from './pipeline.ts'
+import type { Pipeline, ProcessMeta } from './pipeline.ts'
+
+/** Whether Kafka offset `a` is higher than `b`, both non-negative decimal integers without leading zeros. */
+export function isHigherOffset(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a > b
+}
 
 export interface IngestDeps {
   pipeline: Pipeline
@@ -43,13 +48,29 @@ export class Ingestor {
     for (const [key, p] of this.positions) if (gone.has(p.partition)) this.positions.delete(key)
   }
 
-  private notePosition(m: RawMessage): void {
-    if (m.partition === undefined || m.offset === undefined) return
-    const key = `${m.origin}/${m.partition}`
-    const offset = BigInt(m.offset)
-    const p = this.positions.get(key)
-    if (!p) this.positions.set(key, { origin: m.origin, partition: m.partition, offset })
-    else if (offset > p.offset) p.offset = offset
+  /**
+   * Note the highest offset of each topic-partition in `messages`. A batch is mostly one long run
+   * of one partition's messages: the highest offset of each run is found by comparing the decimal
+   * texts, and only that one is parsed and recorded.
+   */
+  private notePositions(messages: readonly RawMessage[]): void {
+    let i = 0
+    while (i < messages.length) {
+      const m = messages[i]!
+      i++
+      if (m.partition === undefined || m.offset === undefined) continue
+      let highest = m.offset
+      while (i < messages.length && messages[i]!.origin === m.origin && messages[i]!.partition === m.partition && messages[i]!.offset !== undefined) {
+        const o = messages[i]!.offset!
+        if (isHigherOffset(o, highest)) highest = o
+        i++
+      }
+      const key = `${m.origin}/${m.partition}`
+      const offset = BigInt(highest)
+      const p = this.positions.get(key)
+      if (!p) this.positions.set(key, { origin: m.origin, partition: m.partition, offset })
+      else if (offset > p.offset) p.offset = offset
+    }
   }
 
   /** The event in `m`, or undefined after writing `m` to the dead letters and `results` as rejected. */
@@ -77,6 +98,8 @@ export class Ingestor {
     let accepted = 0
     let duplicates = 0
     let rejected = 0
+    // One meta object for the batch, refilled per message: the pipeline reads it during the call only.
+    const meta: ProcessMeta = { topic: undefined, partition: undefined, offset: undefined }
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]
       const e = this.decode(m, i, results)
@@ -84,10 +107,12 @@ export class Ingestor {
         rejected++
         continue
       }
-      const offset = m.offset !== undefined ? Number(m.offset) : undefined
+      meta.topic = m.origin
+      meta.partition = m.partition
+      meta.offset = m.offset !== undefined ? Number(m.offset) : undefined
       const before = riskEvents.length
       const learnedBefore = pipeline.stats.learned
-      const outcome = pipeline.process(e, { topic: m.origin, partition: m.partition, offset }, riskEvents)
+      const outcome = pipeline.process(e, meta, riskEvents)
       if (outcome === 'duplicate') {
         duplicates++
         results.push({ index: i, status: 'duplicate', eventId: e.eventId })
@@ -100,7 +125,7 @@ export class Ingestor {
       for (let k = before; k < riskEvents.length; k++) this.publish(riskEvents[k])
     }
     // Only once the whole batch went through: a batch that throws half way is delivered again.
-    for (const m of messages) this.notePosition(m)
+    this.notePositions(messages)
     this.counters.accepted += accepted
     this.counters.duplicates += duplicates
     this.counters.rejected += rejected

@@ -306,13 +306,27 @@ export class Pipeline {
 
   private isDuplicate(agent: AgentProfile, e: AgentEvent, meta: ProcessMeta): boolean {
     if (meta.topic !== undefined && meta.partition !== undefined && meta.offset !== undefined) {
-      const key = `${meta.topic}:${meta.partition}`
+      const key = this.offsetKey(meta.topic, meta.partition)
       const offsets = (agent.offsets ??= {})
       if (offsets[key] !== undefined && meta.offset <= offsets[key]) return true
       offsets[key] = meta.offset
       agent.partition = meta.partition
     }
     return agent.recentIds.seenOrRemember(e.eventId)
+  }
+
+  /** The last offset key built: a batch's messages share their topic and partition. */
+  private lastOffsetKey = { topic: '', partition: -1, key: '' }
+
+  /** `topic:partition`, the key of an agent's `offsets`. */
+  private offsetKey(topic: string, partition: number): string {
+    const last = this.lastOffsetKey
+    if (topic !== last.topic || partition !== last.partition) {
+      last.topic = topic
+      last.partition = partition
+      last.key = `${topic}:${partition}`
+    }
+    return last.key
   }
 
   private refreshIdentity(agent: AgentProfile, e: AgentEvent): void {
