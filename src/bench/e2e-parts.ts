@@ -111,16 +111,19 @@ async function main(): Promise<void> {
     await consumer.disconnect()
 
     const pipeline = new Pipeline(validateConfig({}))
-    const decoded: AgentEvent[] = []
+    // Nothing of an event outlives its processing here, as in the service; holding every decoded
+    // event for the stages below made the collector copy them all, and this stage ~20% dearer.
     await measure('decode + validate + process (pipeline)', events.length, () => {
       for (const r of raw) {
         const d = decodeRaw(r)
-        if (d.ok) {
-          pipeline.process(d.event)
-          decoded.push(d.event)
-        }
+        if (d.ok) pipeline.process(d.event)
       }
     })
+    const decoded: AgentEvent[] = []
+    for (const r of raw) {
+      const d = decodeRaw(r)
+      if (d.ok) decoded.push(d.event)
+    }
     const lines: string[] = []
     await measure('events row encode (eventLine)', decoded.length, () => {
       for (const e of decoded) lines.push(eventLine(e, 0, true, '2026-11-22 10:00:00.000'))
