@@ -214,6 +214,7 @@ function rollTo(s: State, hour: number, cfg: Cfg, perAgent: boolean): void {
   }
   if (hour <= s.hour) return
   const divisor = perAgent ? Math.max(1, s.winAgents) : 1
+  // Kept values are tracked through the roll (keepMedian); with none, none are made (see the end).
   const cached = medians.get(s)
   // Fold the closed hour, then zeros for silent hours in between (at most one week of them).
   const gap = Math.min(hour - s.hour, SLOTS + 1)
@@ -238,6 +239,9 @@ function rollTo(s: State, hour: number, cfg: Cfg, perAgent: boolean): void {
     // Saturating: an 8-bit count that wrapped to 0 would make the slot unknown again after ~5 years.
     if (s.slotHours[h]! < 255) s.slotHours[h] += 1
   }
+  // Without an entry at the start nothing was tracked; `expected` above may have made one from
+  // slots this roll changed after.
+  if (cached === undefined) forgetCached(s)
   s.hour = hour
   // Reset in place: a new array per agent and hour was garbage for the collector to sweep.
   s.win.fill(0)

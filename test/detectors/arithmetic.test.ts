@@ -47,13 +47,16 @@ it('selectKth gives the element a sort puts at index k, duplicates and every k i
 it("volume's kept median of the active hour slots and usual excess are the ones computed afresh, over hours, gaps and weeks", () => {
   // An agent and its blueprint learn two months of calls at random hours, some weeks busy and some
   // silent (slots entering and leaving the active set), the volumes drifting (slots crossing the median).
+  // Every seventh call follows a restore, whose states start with nothing kept.
   let seed = 11
   const r = () => ((seed = (seed * 16807) % 2147483647) / 2147483647)
   const h = new DetectorHarness(volume)
   let ts = T0
   let checks = 0
   let kept = 0
+  let calls = 0
   while (ts < T0 + 60 * DAY) {
+    if (++calls % 7 === 0) h.roundTrip()
     const week = Math.floor((ts - T0) / (7 * DAY))
     ts += week % 3 === 2 ? Math.floor(r() * 30 * HOUR) : Math.floor(r() * 3 * HOUR)
     const scale = week % 2 === 0 ? 1 : 50
