@@ -2,7 +2,7 @@
  * The service under test in the e2e bench, in a process of its own as `serve` runs it (KafkaSource,
  * Kafka sinks, chDB store): the load generator and the measuring consumer live in the bench's
  * process, so they do not take this process's event loop. Driven over IPC:
- *   -> { cmd: 'rows' }              <- { rows, processed }  ClickHouse rows written per table, events processed
+ *   -> { cmd: 'rows' }              <- { rows, processed, cpuMs }  ClickHouse rows written per table, events processed, CPU used
  *   -> { cmd: 'quiet', ids }        <- { ids }        which of these agents are trained and at level none
  *   -> { cmd: 'stop' }              <- { stopped }    then the process exits
  * Started with its options as JSON in argv[2]; sends { ready: true } once partitions are assigned.
@@ -33,7 +33,10 @@ async function main(opts: E2eServiceOptions): Promise<void> {
   for (let waited = 0; source.assignedPartitions().length === 0 && waited < 60_000; waited += 50) await sleep(50)
   if (source.assignedPartitions().length === 0) throw new Error('the service was not assigned any partition within 60 s')
   process.on('message', (m: Request) => {
-    if (m.cmd === 'rows') process.send!({ rows: service.store.rowsWritten, processed: service.pipeline.stats.processed })
+    if (m.cmd === 'rows') {
+      const cpu = process.cpuUsage()
+      process.send!({ rows: service.store.rowsWritten, processed: service.pipeline.stats.processed, cpuMs: (cpu.user + cpu.system) / 1000 })
+    }
     else if (m.cmd === 'quiet') {
       const agents = service.pipeline.baselines.agents
       process.send!({ ids: m.ids.filter((id) => { const p = agents.get(id); return p !== undefined && p.learned > 0 && p.risk.level === 'none' }) })

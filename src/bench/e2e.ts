@@ -51,6 +51,8 @@ export interface RowsSample {
   committed: number
   /** Events the service's pipeline has processed (committed trails it by up to a checkpoint). */
   processed: number
+  /** CPU time the service's process has used (all its threads: chDB's too). Milliseconds. */
+  serviceCpuMs: number
   rows: Record<string, number>
 }
 
@@ -130,10 +132,10 @@ class ServiceProcess {
     return (await this.ask({ cmd: 'rows' })).rows as Record<string, number>
   }
 
-  /** ClickHouse rows written per table, and events processed. */
-  async progress(): Promise<{ rows: Record<string, number>; processed: number }> {
+  /** ClickHouse rows written per table, events processed, and the process's CPU time. */
+  async progress(): Promise<{ rows: Record<string, number>; processed: number; serviceCpuMs: number }> {
     const reply = await this.ask({ cmd: 'rows' })
-    return { rows: reply.rows as Record<string, number>, processed: reply.processed as number }
+    return { rows: reply.rows as Record<string, number>, processed: reply.processed as number, serviceCpuMs: reply.cpuMs as number }
   }
 
   /** Which of these agents the service holds trained and at risk level none. */
