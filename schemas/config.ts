@@ -143,6 +143,18 @@ export const StoreConfig = z
       .positive()
       .default(20_000)
       .describe('A checkpoint also starts as soon as this many events were processed since the last one. Events.'),
+    checkpointIdleMs: z
+      .number()
+      .int()
+      .positive()
+      .default(100)
+      .describe('A checkpoint also starts when at least `checkpointIdleEvents` processed events wait and no event came for this long while the service was free (the stream went quiet, not the service busy): a source that has caught up after a burst commits then, not at the next `checkpointMs`. Milliseconds.'),
+    checkpointIdleEvents: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe('Events that must wait before a quiet stream starts a checkpoint (`checkpointIdleMs`); below it, a trickle of events is checkpointed every `checkpointMs` as before. Events.'),
     maxPendingEvents: z
       .number()
       .int()

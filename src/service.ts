@@ -202,7 +202,14 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     })()
   }
   const cfg = initial.store
-  const checkpointer = new Checkpointer({ intervalMs: cfg.checkpointMs, events: cfg.checkpointEvents, maxPendingEvents: cfg.maxPendingEvents, run: checkpoint })
+  const checkpointer = new Checkpointer({
+    intervalMs: cfg.checkpointMs,
+    events: cfg.checkpointEvents,
+    idleMs: cfg.checkpointIdleMs,
+    idleEvents: cfg.checkpointIdleEvents,
+    maxPendingEvents: cfg.maxPendingEvents,
+    run: checkpoint,
+  })
   const commit = () => checkpointer.request()
 
   // Processing is serialised with restores, releases, feedback and manual actions (they are async),

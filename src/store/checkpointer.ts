@@ -1,7 +1,8 @@
 /**
  * When checkpoints run: at most one at a time; every `intervalMs` while events were processed since
- * the last one, as soon as `events` were processed, and on request (HTTP ingest, feedback, manual
- * actions, revocation, stop). `request()` resolves once a checkpoint that started after the call
+ * the last one, as soon as `events` were processed, when the stream goes quiet with `idleEvents`
+ * waiting (see `onIdle`: the end of a burst is committed then, not up to `intervalMs` later), and
+ * on request (HTTP ingest, feedback, manual actions, revocation, stop). `request()` resolves once a checkpoint that started after the call
  * has completed, so everything processed before the call is durable; concurrent requests share
  * one checkpoint.
  *
@@ -13,9 +14,15 @@
 import { describeError } from '../util/errors.ts'
 import { log as baseLog, type Logger } from '../util/log.ts'
 
+/** An idle timer firing later than this after its due time found the event loop blocked. Milliseconds. */
+const IDLE_LATE_MS = 20
+
 export interface CheckpointerOptions {
   intervalMs: number
   events: number
+  /** How long the stream must stay quiet, with `idleEvents` waiting, to start a checkpoint. Milliseconds. */
+  idleMs: number
+  idleEvents: number
   maxPendingEvents: number
   /** One checkpoint. It must take its snapshot synchronously, before its first await. */
   run: () => Promise<void>
@@ -50,6 +57,10 @@ export class Checkpointer {
   private failedLast = false
   private stopped = false
   private readonly timer: NodeJS.Timeout
+  /** Re-armed by every batch once `idleEvents` wait (see `onIdle`). */
+  private readonly idleTimer: NodeJS.Timeout
+  /** When the idle timer was last armed. Epoch ms. */
+  private idleArmedAt = 0
   private readonly log: Logger
   checkpoints = 0
   failures = 0
@@ -60,6 +71,8 @@ export class Checkpointer {
       if (!this.running && (this.sinceSnapshot > 0 || this.failedLast)) void this.request()
     }, opts.intervalMs)
     this.timer.unref()
+    this.idleTimer = setTimeout(() => this.onIdle(), opts.idleMs)
+    this.idleTimer.unref()
   }
 
   /** Processed events not yet covered by a completed checkpoint. */
@@ -70,6 +83,28 @@ export class Checkpointer {
   noteProcessed(events: number): void {
     this.sinceSnapshot += events
     if (this.sinceSnapshot >= this.opts.events && !this.next) void this.request()
+    else if (this.sinceSnapshot >= this.opts.idleEvents) this.armIdle()
+  }
+
+  /** (Re-)arm the idle timer: a refresh, not a new timer, and valid after it fired. */
+  private armIdle(): void {
+    this.idleArmedAt = Date.now()
+    this.idleTimer.refresh()
+  }
+
+  /**
+   * No batch for `idleMs`. When the timer fires late, the event loop was blocked (the service busy:
+   * a collection, a long batch) and batches may be waiting behind it: that is no quiet stream, and
+   * a checkpoint then would add work just as the service has to catch up. So it only re-arms; on
+   * time, the loop was free and no batch came.
+   */
+  private onIdle(): void {
+    if (this.stopped || this.next || this.sinceSnapshot < this.opts.idleEvents) return
+    if (Date.now() - this.idleArmedAt > this.opts.idleMs + IDLE_LATE_MS) {
+      this.armIdle()
+      return
+    }
+    void this.request()
   }
 
   request(): Promise<void> {
@@ -88,6 +123,7 @@ export class Checkpointer {
   async stop(): Promise<void> {
     this.stopped = true
     clearInterval(this.timer)
+    clearTimeout(this.idleTimer)
     await this.request()
   }
 
