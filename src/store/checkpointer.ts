@@ -2,9 +2,9 @@
  * When checkpoints run: at most one at a time; every `intervalMs` while events were processed since
  * the last one, as soon as `events` were processed, when the stream goes quiet with `idleEvents`
  * waiting (see `onIdle`: the end of a burst is committed then, not up to `intervalMs` later), and
- * on request (HTTP ingest, feedback, manual actions, revocation, stop). `request()` resolves once a checkpoint that started after the call
- * has completed, so everything processed before the call is durable; concurrent requests share
- * one checkpoint.
+ * on request (HTTP ingest, feedback, manual actions, revocation, stop). `request()` resolves once
+ * a checkpoint that started after the call has completed, so everything processed before the call
+ * is durable; concurrent requests share one checkpoint.
  *
  * Backpressure: `admit()` makes a caller wait while more than `maxPendingEvents` processed events
  * are not covered by a completed checkpoint (outputs or ClickHouse lagging, or a checkpoint
