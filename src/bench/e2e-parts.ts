@@ -13,13 +13,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
-import { decodeRaw, type AgentEvent, type AgentEventInput } from '../../schemas/events.ts'
+import { decodeRaw, type AgentEventInput } from '../../schemas/events.ts'
 import { validateConfig } from '../config/load.ts'
 import { Pipeline } from '../pipeline/pipeline.ts'
 import { Store } from '../store/store.ts'
 import { eventLine } from '../store/rows.ts'
 import { startLocalBroker } from '../util/local-broker.ts'
-import { benchFleet, shiftedCopy } from './data.ts'
+import { benchFleet, decodeAll, shiftedCopy } from './data.ts'
 import { hasKcat, kafkajsProducer } from './load-producer.ts'
 
 /** CPU time of a process from /proc (user + system, and of its reaped children). Milliseconds. */
@@ -119,11 +119,7 @@ async function main(): Promise<void> {
         if (d.ok) pipeline.process(d.event)
       }
     })
-    const decoded: AgentEvent[] = []
-    for (const r of raw) {
-      const d = decodeRaw(r)
-      if (d.ok) decoded.push(d.event)
-    }
+    const decoded = decodeAll(raw)
     const lines: string[] = []
     await measure('events row encode (eventLine)', decoded.length, () => {
       for (const e of decoded) lines.push(eventLine(e, 0, true, '2026-11-22 10:00:00.000'))

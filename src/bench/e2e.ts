@@ -128,10 +128,6 @@ class ServiceProcess {
     })
   }
 
-  async rows(): Promise<Record<string, number>> {
-    return (await this.ask({ cmd: 'rows' })).rows as Record<string, number>
-  }
-
   /** ClickHouse rows written per table, events processed, and the process's CPU time. */
   async progress(): Promise<{ rows: Record<string, number>; processed: number; serviceCpuMs: number }> {
     const reply = await this.ask({ cmd: 'rows' })
@@ -222,7 +218,7 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       return n
     }
     const samples: RowsSample[] = []
-    const rows0 = await service.rows()
+    const rows0 = (await service.progress()).rows
     const load = await newProducer(5)
     const t0 = performance.now()
     let produceMs = 0
@@ -242,7 +238,7 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
     }
     const drainMs = performance.now() - t0
     await producing
-    const rows1 = await service.rows()
+    const rows1 = (await service.progress()).rows
     const rowsPerSecond = Object.fromEntries(Object.keys(rows1).map((table) => [table, perSecond((rows1[table] ?? 0) - (rows0[table] ?? 0), drainMs)]))
     const sustainedEps = perSecond(throughputMessages.length, drainMs)
     const at = (share: number) => samples.find((x) => x.committed >= share * throughputMessages.length)!
