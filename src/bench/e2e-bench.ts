@@ -55,6 +55,10 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eRuns> {
       figure('e2e.p99_ms', 'produce -> risk event p99, half load', 'ms', results.map((r) => r.p99Ms).filter(Number.isFinite), { target: { op: '<=', value: E2E_TARGET_P99_MS } }),
       figure('e2e.inbound_p99_ms', '  of which produce -> decided p99', 'ms', results.map((r) => r.inboundP99Ms).filter(Number.isFinite)),
       figure('e2e.outbound_p99_ms', '  of which decided -> read p99', 'ms', results.map((r) => r.outboundP99Ms).filter(Number.isFinite)),
+      figure('e2e.loop_delay_p99_ms', '  service event-loop delay p99, half load', 'ms', results.map((r) => r.loopDelayP99Ms).filter(Number.isFinite)),
+      figure('e2e.loop_delay_max_ms', '  service event-loop delay max, half load', 'ms', results.map((r) => r.loopDelayMaxMs).filter(Number.isFinite)),
+      figure('e2e.main_on_core_pct', '  service main thread on a core, half load', '%', results.map((r) => r.mainOnCorePct).filter(Number.isFinite)),
+      figure('e2e.main_waiting_pct', '  service main thread waiting for a core', '%', results.map((r) => r.mainWaitingPct).filter(Number.isFinite)),
     ],
     details: {
       broker: broker.started ? 'started by the bench (scripts/kafka.sh)' : `KAFKA_BROKERS=${broker.brokers.join(',')}`,

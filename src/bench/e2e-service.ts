@@ -2,11 +2,15 @@
  * The service under test in the e2e bench, in a process of its own as `serve` runs it (KafkaSource,
  * Kafka sinks, chDB store): the load generator and the measuring consumer live in the bench's
  * process, so they do not take this process's event loop. Driven over IPC:
- *   -> { cmd: 'rows' }              <- { rows, processed, cpuMs }  ClickHouse rows written per table, events processed, CPU used
+ *   -> { cmd: 'rows', resetLoop? }  <- { rows, processed, cpuMs, main, loop }  ClickHouse rows written per table, events
+ *                                      processed, CPU used, the main thread's time on and waiting for a core, and the event
+ *                                      loop's delay since the last reset
  *   -> { cmd: 'quiet', ids }        <- { ids }        which of these agents are trained and at level none
  *   -> { cmd: 'stop' }              <- { stopped }    then the process exits
  * Started with its options as JSON in argv[2]; sends { ready: true } once partitions are assigned.
  */
+import { readFileSync } from 'node:fs'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { validateConfig } from '../config/load.ts'
 import { createService } from '../service.ts'
 import { createKafkaSinks } from '../sinks/kafka.ts'
@@ -21,7 +25,20 @@ export interface E2eServiceOptions {
   dataDir: string
 }
 
-type Request = { cmd: 'rows' } | { cmd: 'quiet'; ids: string[] } | { cmd: 'stop' }
+type Request = { cmd: 'rows'; resetLoop?: boolean } | { cmd: 'quiet'; ids: string[] } | { cmd: 'stop' }
+
+/**
+ * The main thread's time on a core and runnable but waiting for one, from the scheduler's own
+ * accounting (/proc/<pid>/task/<pid>/schedstat, nanoseconds; Linux only). Milliseconds.
+ */
+export function mainThreadTimes(): { runMs: number; waitMs: number } | undefined {
+  try {
+    const [run, wait] = readFileSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, 'utf8').split(' ').map(Number)
+    return run === undefined || wait === undefined ? undefined : { runMs: run / 1e6, waitMs: wait / 1e6 }
+  } catch {
+    return undefined
+  }
+}
 
 async function main(opts: E2eServiceOptions): Promise<void> {
   tuneGarbageCollection()
@@ -32,10 +49,15 @@ async function main(opts: E2eServiceOptions): Promise<void> {
   await service.start()
   for (let waited = 0; source.assignedPartitions().length === 0 && waited < 60_000; waited += 50) await sleep(50)
   if (source.assignedPartitions().length === 0) throw new Error('the service was not assigned any partition within 60 s')
+  // Timer resolution 5 ms: finer costs the loop a wake-up more often than events do at half load.
+  const loop = monitorEventLoopDelay({ resolution: 5 })
+  loop.enable()
   process.on('message', (m: Request) => {
     if (m.cmd === 'rows') {
       const cpu = process.cpuUsage()
-      process.send!({ rows: service.store.rowsWritten, processed: service.pipeline.stats.processed, cpuMs: (cpu.user + cpu.system) / 1000 })
+      const loopMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 }
+      if (m.resetLoop) loop.reset()
+      process.send!({ rows: service.store.rowsWritten, processed: service.pipeline.stats.processed, cpuMs: (cpu.user + cpu.system) / 1000, main: mainThreadTimes(), loop: loopMs })
     }
     else if (m.cmd === 'quiet') {
       const agents = service.pipeline.baselines.agents

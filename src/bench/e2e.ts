@@ -86,6 +86,15 @@ export interface E2eChildResult {
   /** Decided -> read from the risk topic, wall clock, ms. */
   outboundP50Ms: number
   outboundP99Ms: number
+  /**
+   * The service's main thread over the half-load phase: share of the phase on a core, and runnable
+   * but waiting for one (the scheduler's accounting; NaN off Linux). Percent.
+   */
+  mainOnCorePct: number
+  mainWaitingPct: number
+  /** The service's event-loop delay over the half-load phase (5 ms timer resolution). Milliseconds. */
+  loopDelayP99Ms: number
+  loopDelayMaxMs: number
   riskEventsRead: number
 }
 
@@ -132,6 +141,15 @@ class ServiceProcess {
   async progress(): Promise<{ rows: Record<string, number>; processed: number; serviceCpuMs: number }> {
     const reply = await this.ask({ cmd: 'rows' })
     return { rows: reply.rows as Record<string, number>, processed: reply.processed as number, serviceCpuMs: reply.cpuMs as number }
+  }
+
+  /**
+   * The main thread's time on a core and waiting for one (undefined off Linux), and the event loop's
+   * delay since the last call with `reset` (see e2e-service.ts). Milliseconds.
+   */
+  async thread(reset: boolean): Promise<{ main?: { runMs: number; waitMs: number }; loop: { p50: number; p99: number; max: number } }> {
+    const reply = await this.ask({ cmd: 'rows', resetLoop: reset })
+    return { main: reply.main as { runMs: number; waitMs: number } | undefined, loop: reply.loop as { p50: number; p99: number; max: number } }
   }
 
   /** Which of these agents the service holds trained and at risk level none. */
@@ -265,10 +283,15 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       }
       return undefined
     }
-    // No producer batching delay: the probe leaves when it is sent.
+    // No producer batching delay: the probe leaves when it is sent. Probes have a kafkajs producer of
+    // their own (acks=1), sent and acknowledged one tick at a time: kcat produces a line of its input
+    // only once it has read the next one, so a probe written last in a tick waited for the next tick
+    // (10 ms) before it even left the bench.
     const paced = await newProducer(0)
+    const probeProducer = await kafkajsProducer(kafka)
     let sent = 0
     let probesSent = 0
+    const threadBefore = await service.thread(true)
     const t1 = performance.now()
     while (sent < backgroundMessages.length) {
       const elapsedS = (performance.now() - t1) / 1000
@@ -288,13 +311,17 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
         probeSentAt.set(p.eventId, sentAt)
         probeSentWallMs.set(p.eventId, sentWall)
       }
-      await paced.send(batch.concat(toMessages(probes, topics)))
+      await Promise.all([probes.length ? probeProducer.send(toMessages(probes, topics)) : undefined, paced.send(batch)])
       sent = due
       // Ticks of 10 ms: the rate is smooth at the scale of the latencies measured.
       await sleep(10)
     }
-    const latencyAchievedEps = perSecond(sent, performance.now() - t1)
-    await paced.close()
+    const phaseMs = performance.now() - t1
+    const threadAfter = await service.thread(false)
+    const latencyAchievedEps = perSecond(sent, phaseMs)
+    const share = (key: 'runMs' | 'waitMs') =>
+      threadBefore.main && threadAfter.main ? (100 * (threadAfter.main[key] - threadBefore.main[key])) / phaseMs : Number.NaN
+    await Promise.all([paced.close(), probeProducer.close()])
     for (let waited = 0; probeSentAt.size > 0 && waited < 15_000; waited += 100) await sleep(100)
     await sleep(200)
 
@@ -320,6 +347,10 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       inboundP99Ms: percentile(inboundMs, 99),
       outboundP50Ms: percentile(outboundMs, 50),
       outboundP99Ms: percentile(outboundMs, 99),
+      mainOnCorePct: share('runMs'),
+      mainWaitingPct: share('waitMs'),
+      loopDelayP99Ms: threadAfter.loop.p99,
+      loopDelayMaxMs: threadAfter.loop.max,
       riskEventsRead,
     }
   } finally {
