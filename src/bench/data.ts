@@ -15,7 +15,6 @@ import type { SavedSizes } from '../../detectors/tool_sizes.ts'
 import { numbersJSON } from '../../detectors/packed.ts'
 
 export const DAY_MS = 86_400_000
-export const HOUR_MS = 3_600_000
 
 export interface FleetSize {
   seed: number
@@ -170,19 +169,26 @@ function shuffleKeyed(t: SavedKeyed, random: () => number): void {
 export const PROBE_RESOURCE = 'sharepoint://sites/finance-restricted-vault'
 
 /**
- * A probe: a trained agent reads a restricted resource it never used, at 03:00 UTC on the day of
- * `dayTs`, with its usual blueprint and tenant. The baseline detectors should raise its risk.
+ * A probe: a trained agent reads a restricted resource it never used, with a tool it never used, in
+ * bulk, at `ts` (the stream's current event time), with its usual blueprint and tenant. The baseline
+ * detectors should raise its risk.
+ *
+ * Each probe is one agent's compromise, with a tool and a resource of its own: when several agents of
+ * one blueprint use the same new tool or resource within the fleet-change window (72 h of event
+ * time), that is a change to the whole blueprint and not an anomaly. And a probe is not dated before
+ * the stream it joins: an event older than the agent's latest adds risk that has already decayed.
+ * Probes at 03:00 of the stream's day, all on one tool and resource, raised the risk of about half
+ * of the agents they were sent for.
  */
-export function probeEvent(agent: Pick<AgentEventInput, 'agent' | 'tenantId'>, dayTs: number, eventId: string, minuteOffset = 0): AgentEventInput {
-  const ts = Math.floor(dayTs / DAY_MS) * DAY_MS + 3 * HOUR_MS + minuteOffset * 60_000
+export function probeEvent(agent: Pick<AgentEventInput, 'agent' | 'tenantId'>, ts: number, eventId: string): AgentEventInput {
   return {
     eventId,
     kind: 'tool_call',
     time: new Date(ts).toISOString(),
     tenantId: agent.tenantId,
     agent: { ...agent.agent },
-    tool: 'sharepoint.download',
-    resource: PROBE_RESOURCE,
+    tool: `sharepoint.download-${eventId}`,
+    resource: `${PROBE_RESOURCE}/${eventId}`,
     operation: 'read',
     sensitivity: 'restricted',
     outcome: 'success',

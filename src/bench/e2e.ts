@@ -297,12 +297,13 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       const elapsedS = (performance.now() - t1) / 1000
       const due = Math.min(backgroundMessages.length, Math.floor(rate * elapsedS))
       const batch = backgroundMessages.slice(sent, due)
-      const dayTs = Date.parse(background[Math.max(0, due - 1)]!.time)
+      // Probes are dated at the stream's current event time: the latest background event sent.
+      const nowTs = Date.parse(background[Math.max(0, due - 1)]!.time)
       const probes: AgentEventInput[] = []
       while (probesSent < Math.floor(opts.probesPerSecond * elapsedS)) {
         const who = await pickProbeAgent()
         if (!who) break
-        probes.push(probeEvent(who, dayTs, `probe-${opts.tag}-${probesSent}`))
+        probes.push(probeEvent(who, nowTs, `probe-${opts.tag}-${probesSent}`))
         probesSent++
       }
       const sentAt = performance.now()
