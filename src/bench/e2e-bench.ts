@@ -53,6 +53,7 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eRuns> {
       figure('e2e.half_load_eps', 'half-load phase, achieved rate', 'events/s', results.map((r) => r.latencyAchievedEps)),
       figure('e2e.p50_ms', 'produce -> risk event p50, half load', 'ms', results.map((r) => r.p50Ms).filter(Number.isFinite)),
       figure('e2e.p99_ms', 'produce -> risk event p99, half load', 'ms', results.map((r) => r.p99Ms).filter(Number.isFinite), { target: { op: '<=', value: E2E_TARGET_P99_MS } }),
+      figure('e2e.within_target_pct', `  probes read within ${E2E_TARGET_P99_MS} ms, half load`, '%', results.filter((r) => r.latenciesMs.length > 0).map((r) => (100 * r.latenciesMs.filter((ms) => ms <= E2E_TARGET_P99_MS).length) / r.latenciesMs.length)),
       figure('e2e.inbound_p99_ms', '  of which produce -> decided p99', 'ms', results.map((r) => r.inboundP99Ms).filter(Number.isFinite)),
       figure('e2e.outbound_p99_ms', '  of which decided -> read p99', 'ms', results.map((r) => r.outboundP99Ms).filter(Number.isFinite)),
       figure('e2e.loop_delay_p99_ms', '  service event-loop delay p99, half load', 'ms', results.map((r) => r.loopDelayP99Ms).filter(Number.isFinite)),
