@@ -60,7 +60,17 @@ export class BatchWriter<Row = Record<string, unknown>> {
   }
 
   write(row: Row): void {
-    this.queue.push(this.codec.encode(row))
+    this.writeEncoded(this.codec.encode(row))
+  }
+
+  /** Encode a row now, to be queued later with `writeEncoded` (a checkpoint encodes a slice at a time). */
+  encode(row: Row): string {
+    return this.codec.encode(row)
+  }
+
+  /** Queue a row `encode` gave. */
+  writeEncoded(line: string): void {
+    this.queue.push(line)
     if (this.queue.length >= this.opts.flushRows) void this.flush().catch(() => {})
     else if (!this.timer && !this.closed) {
       this.timer = setTimeout(() => {

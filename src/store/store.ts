@@ -52,10 +52,14 @@ function inPartitions(partitions: readonly number[], column = 'kafka_partition')
   return partitions.length ? `${column} IN (${partitions.map((p) => Math.trunc(p)).join(', ')})` : '0'
 }
 
-/** Baseline rows serialised at one instant, waiting to be written (see `Store.baselineRows`). */
+/**
+ * Baseline rows serialised at one instant, waiting to be written (see `Store.baselineRows`): each
+ * already in its insert format, so that writing them is a push per row, not a pass over thousands
+ * of profiles' JSON in one turn of the event loop.
+ */
 export interface BaselineRows {
-  agents: Row[]
-  partials: Row[]
+  agents: string[]
+  partials: string[]
 }
 
 export class Store {
@@ -143,21 +147,21 @@ export class Store {
   baselineRows(agents: AgentProfile[], partials: BlueprintProfile[]): BaselineRows {
     const now = Date.now()
     return {
-      agents: agents.map((p) => agentBaselineRow(p, this.nextVersion(now), now)),
-      partials: partials.map((b) => blueprintPartialRow(b, this.nextVersion(now), now)),
+      agents: agents.map((p) => this.agentWriter.encode(agentBaselineRow(p, this.nextVersion(now), now))),
+      partials: partials.map((b) => this.partialWriter.encode(blueprintPartialRow(b, this.nextVersion(now), now))),
     }
   }
 
-  /** One agent's baseline row, encoded now (see `baselineRows`). */
-  agentRow(p: AgentProfile): Row {
+  /** One agent's baseline row, encoded now in its insert format (see `baselineRows`). */
+  agentRow(p: AgentProfile): string {
     const now = Date.now()
-    return agentBaselineRow(p, this.nextVersion(now), now)
+    return this.agentWriter.encode(agentBaselineRow(p, this.nextVersion(now), now))
   }
 
   /** Queue rows from `baselineRows`. */
   writeBaselines(rows: BaselineRows): void {
-    for (const r of rows.agents) this.agentWriter.write(r)
-    for (const r of rows.partials) this.partialWriter.write(r)
+    for (const line of rows.agents) this.agentWriter.writeEncoded(line)
+    for (const line of rows.partials) this.partialWriter.writeEncoded(line)
   }
 
   /** Resolves when the baseline tables hold everything queued for them. */

@@ -33,6 +33,24 @@ describe('BatchWriter', () => {
     expect(read).toEqual(rows)
   })
 
+  it('inserts a row encoded earlier as it was then, among rows written since', async () => {
+    await ch.client.command({ query: `CREATE TABLE ${ch.database}.encoded (n UInt32, text String) ENGINE = MergeTree ORDER BY n` })
+    const writer = new BatchWriter<{ n: number; text: string }>(ch, 'encoded', { flushRows: 1_000, flushMs: 60_000 })
+    const early = { n: 1, text: texts[3]! }
+    const line = writer.encode(early)
+    // What a checkpoint snapshot encoded may change before the snapshot is written.
+    early.text = 'changed after it was encoded'
+    writer.write({ n: 0, text: texts[1]! })
+    writer.writeEncoded(line)
+    expect(writer.pending).toBe(2)
+    await writer.flush()
+    const read = await (await ch.client.query({ query: `SELECT n, text FROM ${ch.database}.encoded ORDER BY n`, format: 'JSONEachRow' })).json<{ n: number; text: string }>()
+    expect(read).toEqual([
+      { n: 0, text: texts[1] },
+      { n: 1, text: texts[3] },
+    ])
+  })
+
   it('retries a failed insert with the same rows until it succeeds, and keeps later rows behind it', async () => {
     // The table does not exist yet: every insert fails until it does.
     const writer = new BatchWriter<{ n: number; text: string }>(ch, 'later', { flushRows: 2, flushMs: 60_000, backoffMs: 20, maxBackoffMs: 40 })
