@@ -18,6 +18,11 @@
 #   KAFKA_PARTITIONS       partitions of each AgentWatch topic, default 6
 #   KAFKA_START_TIMEOUT    seconds to wait for the broker to answer, default 90
 #   KAFKA_HEAP             JVM heap, default 512m
+#   KAFKA_JVM_OPTS         further JVM options, default: G1 with 20 ms pauses, and the C1 compiler only
+#                          (-XX:TieredStopAtLevel=1). On a machine of two cores shared with the service,
+#                          C2's compilations in the broker's first minutes took the cores in bursts of up
+#                          to 1.5 cores, and AgentWatch's p99 latency with them (docs/benchmarks.md,
+#                          eighth round). Set it empty for the JVM's defaults.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +37,7 @@ CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-$((PORT + 1))}
 PARTITIONS=${KAFKA_PARTITIONS:-6}
 START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 HEAP=${KAFKA_HEAP:-512m}
+JVM_OPTS=${KAFKA_JVM_OPTS--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1}
 TOPICS=(agent.signins agent.tool-calls agent.risk agent.actions agent.dead-letter)
 
 PID_FILE=$DATA_DIR/kafka.pid
@@ -227,7 +233,8 @@ start() {
   local began=$SECONDS
   # setsid: the broker outlives this script and is not hit by a Ctrl-C meant for its caller;
   # `stop` ends it. Its stdout/stderr go to a file so a caller reading our output does not hang.
-  setsid java -Xms128m "-Xmx$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+  # shellcheck disable=SC2086 # JVM_OPTS is a list of options, split on spaces.
+  setsid java -Xms128m "-Xmx$HEAP" $JVM_OPTS -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$DATA_DIR/log4j.properties" -Dkafka.logs.dir="$LOG_DIR" \
     -cp "$LIBS/*" kafka.Kafka "$CONFIG" >"$LOG_DIR/stdout.log" 2>&1 </dev/null &
   local pid=$!
