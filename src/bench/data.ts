@@ -165,7 +165,7 @@ function shuffleKeyed(t: SavedKeyed, random: () => number): void {
   }
 }
 
-/** The restricted resource probes touch; no simulated agent ever uses it. */
+/** What the restricted resources probes touch begin with (one each); no simulated agent uses any. */
 export const PROBE_RESOURCE = 'sharepoint://sites/finance-restricted-vault'
 
 /**

@@ -31,7 +31,7 @@ type Request = { cmd: 'rows'; resetLoop?: boolean } | { cmd: 'quiet'; ids: strin
  * The main thread's time on a core and runnable but waiting for one, from the scheduler's own
  * accounting (/proc/<pid>/task/<pid>/schedstat, nanoseconds; Linux only). Milliseconds.
  */
-export function mainThreadTimes(): { runMs: number; waitMs: number } | undefined {
+function mainThreadTimes(): { runMs: number; waitMs: number } | undefined {
   try {
     const [run, wait] = readFileSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, 'utf8').split(' ').map(Number)
     return run === undefined || wait === undefined ? undefined : { runMs: run / 1e6, waitMs: wait / 1e6 }

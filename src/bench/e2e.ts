@@ -110,6 +110,14 @@ function toMessages(events: readonly AgentEventInput[], topics: { signins: strin
   return events.map((e) => ({ topic: e.kind === 'signin' ? topics.signins : topics.toolCalls, key: e.agent.id, value: Buffer.from(JSON.stringify(e), 'utf8') }))
 }
 
+interface ServiceProgress {
+  rows: Record<string, number>
+  processed: number
+  serviceCpuMs: number
+  main?: { runMs: number; waitMs: number }
+  loop: { p50: number; p99: number; max: number }
+}
+
 /** The service process and its IPC requests, answered in order. */
 class ServiceProcess {
   private readonly waiting: ((m: Record<string, unknown>) => void)[] = []
@@ -137,19 +145,21 @@ class ServiceProcess {
     })
   }
 
-  /** ClickHouse rows written per table, events processed, and the process's CPU time. */
-  async progress(): Promise<{ rows: Record<string, number>; processed: number; serviceCpuMs: number }> {
-    const reply = await this.ask({ cmd: 'rows' })
-    return { rows: reply.rows as Record<string, number>, processed: reply.processed as number, serviceCpuMs: reply.cpuMs as number }
-  }
-
   /**
-   * The main thread's time on a core and waiting for one (undefined off Linux), and the event loop's
-   * delay since the last call with `reset` (see e2e-service.ts). Milliseconds.
+   * What the service reports (see e2e-service.ts): ClickHouse rows written per table, events
+   * processed, the process's CPU time, the main thread's time on a core and waiting for one
+   * (undefined off Linux), and the event loop's delay since the last call with `resetLoop`.
+   * Milliseconds.
    */
-  async thread(reset: boolean): Promise<{ main?: { runMs: number; waitMs: number }; loop: { p50: number; p99: number; max: number } }> {
-    const reply = await this.ask({ cmd: 'rows', resetLoop: reset })
-    return { main: reply.main as { runMs: number; waitMs: number } | undefined, loop: reply.loop as { p50: number; p99: number; max: number } }
+  async progress(resetLoop = false): Promise<ServiceProgress> {
+    const reply = await this.ask({ cmd: 'rows', resetLoop })
+    return {
+      rows: reply.rows as Record<string, number>,
+      processed: reply.processed as number,
+      serviceCpuMs: reply.cpuMs as number,
+      main: reply.main as ServiceProgress['main'],
+      loop: reply.loop as ServiceProgress['loop'],
+    }
   }
 
   /** Which of these agents the service holds trained and at risk level none. */
@@ -252,7 +262,8 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       if (performance.now() - t0 > limitMs) throw new Error(`lag not zero after ${limitMs / 1000} s (${committed} of ${throughputMessages.length} committed)`)
       await sleep(100)
       committed = await committedTotal()
-      samples.push({ atMs: Math.round(performance.now() - t0), committed, ...(await service.progress()) })
+      const { rows, processed, serviceCpuMs } = await service.progress()
+      samples.push({ atMs: Math.round(performance.now() - t0), committed, processed, serviceCpuMs, rows })
     }
     const drainMs = performance.now() - t0
     await producing
@@ -291,7 +302,7 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
     const probeProducer = await kafkajsProducer(kafka)
     let sent = 0
     let probesSent = 0
-    const threadBefore = await service.thread(true)
+    const threadBefore = await service.progress(true)
     const t1 = performance.now()
     while (sent < backgroundMessages.length) {
       const elapsedS = (performance.now() - t1) / 1000
@@ -318,7 +329,7 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       await sleep(10)
     }
     const phaseMs = performance.now() - t1
-    const threadAfter = await service.thread(false)
+    const threadAfter = await service.progress()
     const latencyAchievedEps = perSecond(sent, phaseMs)
     const share = (key: 'runMs' | 'waitMs') =>
       threadBefore.main && threadAfter.main ? (100 * (threadAfter.main[key] - threadBefore.main[key])) / phaseMs : Number.NaN
