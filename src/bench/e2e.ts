@@ -92,6 +92,8 @@ export interface E2eChildResult {
    */
   mainOnCorePct: number
   mainWaitingPct: number
+  /** The service's other threads (chDB's, V8's collector and compiler) on a core over the phase. Percent of a core. */
+  otherThreadsPct: number
   /** The service's event-loop delay over the half-load phase (5 ms timer resolution). Milliseconds. */
   loopDelayP99Ms: number
   loopDelayMaxMs: number
@@ -361,6 +363,7 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       outboundP99Ms: percentile(outboundMs, 99),
       mainOnCorePct: share('runMs'),
       mainWaitingPct: share('waitMs'),
+      otherThreadsPct: (100 * (threadAfter.serviceCpuMs - threadBefore.serviceCpuMs)) / phaseMs - share('runMs'),
       loopDelayP99Ms: threadAfter.loop.p99,
       loopDelayMaxMs: threadAfter.loop.max,
       riskEventsRead,
