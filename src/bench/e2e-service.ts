@@ -2,14 +2,14 @@
  * The service under test in the e2e bench, in a process of its own as `serve` runs it (KafkaSource,
  * Kafka sinks, chDB store): the load generator and the measuring consumer live in the bench's
  * process, so they do not take this process's event loop. Driven over IPC:
- *   -> { cmd: 'rows', resetLoop? }  <- { rows, processed, cpuMs, main, loop }  ClickHouse rows written per table, events
- *                                      processed, CPU used, the main thread's time on and waiting for a core, and the event
- *                                      loop's delay since the last reset
+ *   -> { cmd: 'rows', resetLoop? }  <- { rows, processed, cpuMs, main, others, loop }  ClickHouse rows written per table,
+ *                                      events processed, CPU used, the main thread's time on and waiting for a core, the
+ *                                      other threads' time on a core, and the event loop's delay since the last reset
  *   -> { cmd: 'quiet', ids }        <- { ids }        which of these agents are trained and at level none
  *   -> { cmd: 'stop' }              <- { stopped }    then the process exits
  * Started with its options as JSON in argv[2]; sends { ready: true } once partitions are assigned.
  */
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { validateConfig } from '../config/load.ts'
 import { createService } from '../service.ts'
@@ -40,6 +40,31 @@ function mainThreadTimes(): { runMs: number; waitMs: number } | undefined {
   }
 }
 
+/**
+ * Time on a core of the process's other threads, from the same accounting: Node's own (named
+ * "node": V8's collector and compiler helpers, libuv's pool) and the rest (chDB's). Milliseconds;
+ * undefined off Linux.
+ */
+function otherThreadTimes(): { nodeMs: number; chdbMs: number } | undefined {
+  try {
+    let nodeMs = 0
+    let chdbMs = 0
+    for (const tid of readdirSync('/proc/self/task')) {
+      if (Number(tid) === process.pid) continue
+      try {
+        const runMs = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6
+        if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'node') nodeMs += runMs
+        else chdbMs += runMs
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+    return { nodeMs, chdbMs }
+  } catch {
+    return undefined
+  }
+}
+
 async function main(opts: E2eServiceOptions): Promise<void> {
   tuneGarbageCollection()
   const config = validateConfig({ kafka: { enabled: true, brokers: opts.brokers, groupId: opts.groupId, topics: opts.topics }, store: { dataDir: opts.dataDir } })
@@ -57,7 +82,7 @@ async function main(opts: E2eServiceOptions): Promise<void> {
       const cpu = process.cpuUsage()
       const loopMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 }
       if (m.resetLoop) loop.reset()
-      process.send!({ rows: service.store.rowsWritten, processed: service.pipeline.stats.processed, cpuMs: (cpu.user + cpu.system) / 1000, main: mainThreadTimes(), loop: loopMs })
+      process.send!({ rows: service.store.rowsWritten, processed: service.pipeline.stats.processed, cpuMs: (cpu.user + cpu.system) / 1000, main: mainThreadTimes(), others: otherThreadTimes(), loop: loopMs })
     }
     else if (m.cmd === 'quiet') {
       const agents = service.pipeline.baselines.agents

@@ -92,8 +92,12 @@ export interface E2eChildResult {
    */
   mainOnCorePct: number
   mainWaitingPct: number
-  /** The service's other threads (chDB's, V8's collector and compiler) on a core over the phase. Percent of a core. */
-  otherThreadsPct: number
+  /**
+   * The service's other threads on a core over the phase: Node's (V8's collector and compiler
+   * helpers, libuv's pool) and chDB's. Percent of a core; NaN off Linux.
+   */
+  nodeThreadsPct: number
+  chdbThreadsPct: number
   /** The service's event-loop delay over the half-load phase (5 ms timer resolution). Milliseconds. */
   loopDelayP99Ms: number
   loopDelayMaxMs: number
@@ -117,6 +121,7 @@ interface ServiceProgress {
   processed: number
   serviceCpuMs: number
   main?: { runMs: number; waitMs: number }
+  others?: { nodeMs: number; chdbMs: number }
   loop: { p50: number; p99: number; max: number }
 }
 
@@ -149,8 +154,9 @@ class ServiceProcess {
 
   /**
    * What the service reports (see e2e-service.ts): ClickHouse rows written per table, events
-   * processed, the process's CPU time, the main thread's time on a core and waiting for one
-   * (undefined off Linux), and the event loop's delay since the last call with `resetLoop`.
+   * processed, the process's CPU time, the main thread's time on a core and waiting for one and
+   * the other threads' time on a core (undefined off Linux), and the event loop's delay since the
+   * last call with `resetLoop`.
    * Milliseconds.
    */
   async progress(resetLoop = false): Promise<ServiceProgress> {
@@ -160,6 +166,7 @@ class ServiceProcess {
       processed: reply.processed as number,
       serviceCpuMs: reply.cpuMs as number,
       main: reply.main as ServiceProgress['main'],
+      others: reply.others as ServiceProgress['others'],
       loop: reply.loop as ServiceProgress['loop'],
     }
   }
@@ -335,6 +342,8 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
     const latencyAchievedEps = perSecond(sent, phaseMs)
     const share = (key: 'runMs' | 'waitMs') =>
       threadBefore.main && threadAfter.main ? (100 * (threadAfter.main[key] - threadBefore.main[key])) / phaseMs : Number.NaN
+    const others = (key: 'nodeMs' | 'chdbMs') =>
+      threadBefore.others && threadAfter.others ? (100 * (threadAfter.others[key] - threadBefore.others[key])) / phaseMs : Number.NaN
     await Promise.all([paced.close(), probeProducer.close()])
     for (let waited = 0; probeSentAt.size > 0 && waited < 15_000; waited += 100) await sleep(100)
     await sleep(200)
@@ -363,7 +372,8 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       outboundP99Ms: percentile(outboundMs, 99),
       mainOnCorePct: share('runMs'),
       mainWaitingPct: share('waitMs'),
-      otherThreadsPct: (100 * (threadAfter.serviceCpuMs - threadBefore.serviceCpuMs)) / phaseMs - share('runMs'),
+      nodeThreadsPct: others('nodeMs'),
+      chdbThreadsPct: others('chdbMs'),
       loopDelayP99Ms: threadAfter.loop.p99,
       loopDelayMaxMs: threadAfter.loop.max,
       riskEventsRead,
