@@ -60,6 +60,7 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eRuns> {
       figure('e2e.loop_delay_max_ms', '  service event-loop delay max, half load', 'ms', results.map((r) => r.loopDelayMaxMs).filter(Number.isFinite)),
       figure('e2e.main_on_core_pct', '  service main thread on a core, half load', '%', results.map((r) => r.mainOnCorePct).filter(Number.isFinite)),
       figure('e2e.main_waiting_pct', '  service main thread waiting for a core', '%', results.map((r) => r.mainWaitingPct).filter(Number.isFinite)),
+      figure('e2e.gc_pct', '  service main thread in GC pauses, half load', '%', results.map((r) => r.gcPct).filter(Number.isFinite)),
       figure('e2e.node_threads_pct', "  service's Node helper threads on a core (V8, libuv)", '%', results.map((r) => r.nodeThreadsPct).filter(Number.isFinite)),
       figure('e2e.chdb_threads_pct', "  service's chDB threads on a core", '%', results.map((r) => r.chdbThreadsPct).filter(Number.isFinite)),
     ],

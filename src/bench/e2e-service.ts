@@ -2,15 +2,16 @@
  * The service under test in the e2e bench, in a process of its own as `serve` runs it (KafkaSource,
  * Kafka sinks, chDB store): the load generator and the measuring consumer live in the bench's
  * process, so they do not take this process's event loop. Driven over IPC:
- *   -> { cmd: 'rows', resetLoop? }  <- { rows, processed, cpuMs, main, others, loop }  ClickHouse rows written per table,
- *                                      events processed, CPU used, the main thread's time on and waiting for a core, the
- *                                      other threads' time on a core, and the event loop's delay since the last reset
+ *   -> { cmd: 'rows', resetLoop? }  <- { rows, processed, cpuMs, main, others, gcMs, loop }  ClickHouse rows written per
+ *                                      table, events processed, CPU used, the main thread's time on and waiting for a core,
+ *                                      the other threads' time on a core, garbage collection pauses, and the event loop's
+ *                                      delay since the last reset
  *   -> { cmd: 'quiet', ids }        <- { ids }        which of these agents are trained and at level none
  *   -> { cmd: 'stop' }              <- { stopped }    then the process exits
  * Started with its options as JSON in argv[2]; sends { ready: true } once partitions are assigned.
  */
 import { readdirSync, readFileSync } from 'node:fs'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { validateConfig } from '../config/load.ts'
 import { createService } from '../service.ts'
 import { createKafkaSinks } from '../sinks/kafka.ts'
@@ -77,12 +78,17 @@ async function main(opts: E2eServiceOptions): Promise<void> {
   // Timer resolution 5 ms: finer costs the loop a wake-up more often than events do at half load.
   const loop = monitorEventLoopDelay({ resolution: 5 })
   loop.enable()
+  // Garbage collection pauses of the main thread, summed. Milliseconds.
+  let gcMs = 0
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration
+  }).observe({ entryTypes: ['gc'] })
   process.on('message', (m: Request) => {
     if (m.cmd === 'rows') {
       const cpu = process.cpuUsage()
       const loopMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 }
       if (m.resetLoop) loop.reset()
-      process.send!({ rows: service.store.rowsWritten, processed: service.pipeline.stats.processed, cpuMs: (cpu.user + cpu.system) / 1000, main: mainThreadTimes(), others: otherThreadTimes(), loop: loopMs })
+      process.send!({ rows: service.store.rowsWritten, processed: service.pipeline.stats.processed, cpuMs: (cpu.user + cpu.system) / 1000, main: mainThreadTimes(), others: otherThreadTimes(), gcMs, loop: loopMs })
     }
     else if (m.cmd === 'quiet') {
       const agents = service.pipeline.baselines.agents

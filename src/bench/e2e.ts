@@ -98,6 +98,8 @@ export interface E2eChildResult {
    */
   nodeThreadsPct: number
   chdbThreadsPct: number
+  /** The service's main thread in garbage collection pauses over the phase. Percent. */
+  gcPct: number
   /** The service's event-loop delay over the half-load phase (5 ms timer resolution). Milliseconds. */
   loopDelayP99Ms: number
   loopDelayMaxMs: number
@@ -122,6 +124,7 @@ interface ServiceProgress {
   serviceCpuMs: number
   main?: { runMs: number; waitMs: number }
   others?: { nodeMs: number; chdbMs: number }
+  gcMs: number
   loop: { p50: number; p99: number; max: number }
 }
 
@@ -155,8 +158,8 @@ class ServiceProcess {
   /**
    * What the service reports (see e2e-service.ts): ClickHouse rows written per table, events
    * processed, the process's CPU time, the main thread's time on a core and waiting for one and
-   * the other threads' time on a core (undefined off Linux), and the event loop's delay since the
-   * last call with `resetLoop`.
+   * the other threads' time on a core (undefined off Linux), its garbage collection pauses, and the
+   * event loop's delay since the last call with `resetLoop`.
    * Milliseconds.
    */
   async progress(resetLoop = false): Promise<ServiceProgress> {
@@ -167,6 +170,7 @@ class ServiceProcess {
       serviceCpuMs: reply.cpuMs as number,
       main: reply.main as ServiceProgress['main'],
       others: reply.others as ServiceProgress['others'],
+      gcMs: reply.gcMs as number,
       loop: reply.loop as ServiceProgress['loop'],
     }
   }
@@ -374,6 +378,7 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       mainWaitingPct: share('waitMs'),
       nodeThreadsPct: others('nodeMs'),
       chdbThreadsPct: others('chdbMs'),
+      gcPct: (100 * (threadAfter.gcMs - threadBefore.gcMs)) / phaseMs,
       loopDelayP99Ms: threadAfter.loop.p99,
       loopDelayMaxMs: threadAfter.loop.max,
       riskEventsRead,
