@@ -2,10 +2,9 @@
  * The service under test in the e2e bench, in a process of its own as `serve` runs it (KafkaSource,
  * Kafka sinks, chDB store): the load generator and the measuring consumer live in the bench's
  * process, so they do not take this process's event loop. Driven over IPC:
- *   -> { cmd: 'rows', resetLoop? }  <- { rows, processed, cpuMs, main, others, gcMs, loop }  ClickHouse rows written per
- *                                      table, events processed, CPU used, the main thread's time on and waiting for a core,
- *                                      the other threads' time on a core, garbage collection pauses, and the event loop's
- *                                      delay since the last reset
+ *   -> { cmd: 'rows' }              <- { rows, processed, cpuMs }  ClickHouse rows written per table, events processed, CPU used
+ *   -> { cmd: 'threads', reset }    <- { threads, gcMs, loop }  the threads' time on a core (and the main thread's waiting
+ *                                      for one), the main thread's GC pauses, and the event loop's delay since the last reset
  *   -> { cmd: 'quiet', ids }        <- { ids }        which of these agents are trained and at level none
  *   -> { cmd: 'stop' }              <- { stopped }    then the process exits
  * Started with its options as JSON in argv[2]; sends { ready: true } once partitions are assigned.
@@ -26,41 +25,36 @@ export interface E2eServiceOptions {
   dataDir: string
 }
 
-type Request = { cmd: 'rows'; resetLoop?: boolean } | { cmd: 'quiet'; ids: string[] } | { cmd: 'stop' }
+type Request = { cmd: 'rows' } | { cmd: 'threads'; reset: boolean } | { cmd: 'quiet'; ids: string[] } | { cmd: 'stop' }
 
-/**
- * The main thread's time on a core and runnable but waiting for one, from the scheduler's own
- * accounting (/proc/<pid>/task/<pid>/schedstat, nanoseconds; Linux only). Milliseconds.
- */
-function mainThreadTimes(): { runMs: number; waitMs: number } | undefined {
-  try {
-    const [run, wait] = readFileSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, 'utf8').split(' ').map(Number)
-    return run === undefined || wait === undefined ? undefined : { runMs: run / 1e6, waitMs: wait / 1e6 }
-  } catch {
-    return undefined
-  }
+/** Time of the process's threads, from the scheduler's own accounting. Milliseconds. */
+export interface ThreadTimes {
+  /** The main thread on a core, and runnable but waiting for one. */
+  mainRunMs: number
+  mainWaitMs: number
+  /** Node's other threads (named "node": V8's collector and compiler helpers, libuv's pool) on a core. */
+  nodeMs: number
+  /** The rest (chDB's) on a core. */
+  chdbMs: number
 }
 
-/**
- * Time on a core of the process's other threads, from the same accounting: Node's own (named
- * "node": V8's collector and compiler helpers, libuv's pool) and the rest (chDB's). Milliseconds;
- * undefined off Linux.
- */
-function otherThreadTimes(): { nodeMs: number; chdbMs: number } | undefined {
+/** From /proc/self/task/<tid>/schedstat (nanoseconds); undefined off Linux. */
+function threadTimes(): ThreadTimes | undefined {
   try {
-    let nodeMs = 0
-    let chdbMs = 0
+    const t: ThreadTimes = { mainRunMs: 0, mainWaitMs: 0, nodeMs: 0, chdbMs: 0 }
     for (const tid of readdirSync('/proc/self/task')) {
-      if (Number(tid) === process.pid) continue
       try {
-        const runMs = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6
-        if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'node') nodeMs += runMs
-        else chdbMs += runMs
+        const [run = 0, wait = 0] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ').map((ns) => Number(ns) / 1e6)
+        if (Number(tid) === process.pid) {
+          t.mainRunMs = run
+          t.mainWaitMs = wait
+        } else if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'node') t.nodeMs += run
+        else t.chdbMs += run
       } catch {
         // The thread ended between the listing and the read.
       }
     }
-    return { nodeMs, chdbMs }
+    return t
   } catch {
     return undefined
   }
@@ -86,9 +80,11 @@ async function main(opts: E2eServiceOptions): Promise<void> {
   process.on('message', (m: Request) => {
     if (m.cmd === 'rows') {
       const cpu = process.cpuUsage()
-      const loopMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 }
-      if (m.resetLoop) loop.reset()
-      process.send!({ rows: service.store.rowsWritten, processed: service.pipeline.stats.processed, cpuMs: (cpu.user + cpu.system) / 1000, main: mainThreadTimes(), others: otherThreadTimes(), gcMs, loop: loopMs })
+      process.send!({ rows: service.store.rowsWritten, processed: service.pipeline.stats.processed, cpuMs: (cpu.user + cpu.system) / 1000 })
+    } else if (m.cmd === 'threads') {
+      const loopMs = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 }
+      if (m.reset) loop.reset()
+      process.send!({ threads: threadTimes(), gcMs, loop: loopMs })
     }
     else if (m.cmd === 'quiet') {
       const agents = service.pipeline.baselines.agents

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url'
 import { Kafka, logLevel } from 'kafkajs'
 import type { AgentEventInput } from '../../schemas/events.ts'
 import type { RiskEvent } from '../../schemas/risk.ts'
-import type { E2eServiceOptions } from './e2e-service.ts'
+import type { E2eServiceOptions, ThreadTimes } from './e2e-service.ts'
 import { hasKcat, kafkajsProducer, kcatProducer, type LoadMessage, type LoadProducer } from './load-producer.ts'
 import { agentsOf, benchFleet, probeEvent, shiftedCopy, type FleetSize } from './data.ts'
 import { percentile, perSecond, sleep } from './stats.ts'
@@ -118,14 +118,11 @@ function toMessages(events: readonly AgentEventInput[], topics: { signins: strin
   return events.map((e) => ({ topic: e.kind === 'signin' ? topics.signins : topics.toolCalls, key: e.agent.id, value: Buffer.from(JSON.stringify(e), 'utf8') }))
 }
 
-interface ServiceProgress {
-  rows: Record<string, number>
-  processed: number
-  serviceCpuMs: number
-  main?: { runMs: number; waitMs: number }
-  others?: { nodeMs: number; chdbMs: number }
+/** The service's threads, GC pauses and event-loop delay (see e2e-service.ts). Milliseconds. */
+interface ThreadReport {
+  threads?: ThreadTimes
   gcMs: number
-  loop: { p50: number; p99: number; max: number }
+  loop: { p99: number; max: number }
 }
 
 /** The service process and its IPC requests, answered in order. */
@@ -155,24 +152,15 @@ class ServiceProcess {
     })
   }
 
-  /**
-   * What the service reports (see e2e-service.ts): ClickHouse rows written per table, events
-   * processed, the process's CPU time, the main thread's time on a core and waiting for one and
-   * the other threads' time on a core (undefined off Linux), its garbage collection pauses, and the
-   * event loop's delay since the last call with `resetLoop`.
-   * Milliseconds.
-   */
-  async progress(resetLoop = false): Promise<ServiceProgress> {
-    const reply = await this.ask({ cmd: 'rows', resetLoop })
-    return {
-      rows: reply.rows as Record<string, number>,
-      processed: reply.processed as number,
-      serviceCpuMs: reply.cpuMs as number,
-      main: reply.main as ServiceProgress['main'],
-      others: reply.others as ServiceProgress['others'],
-      gcMs: reply.gcMs as number,
-      loop: reply.loop as ServiceProgress['loop'],
-    }
+  /** ClickHouse rows written per table, events processed, and the process's CPU time. */
+  async progress(): Promise<{ rows: Record<string, number>; processed: number; serviceCpuMs: number }> {
+    const reply = await this.ask({ cmd: 'rows' })
+    return { rows: reply.rows as Record<string, number>, processed: reply.processed as number, serviceCpuMs: reply.cpuMs as number }
+  }
+
+  /** The threads' times, GC pauses, and the event loop's delay since the last call with `reset`. */
+  async threads(reset: boolean): Promise<ThreadReport> {
+    return (await this.ask({ cmd: 'threads', reset })) as unknown as ThreadReport
   }
 
   /** Which of these agents the service holds trained and at risk level none. */
@@ -275,8 +263,7 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       if (performance.now() - t0 > limitMs) throw new Error(`lag not zero after ${limitMs / 1000} s (${committed} of ${throughputMessages.length} committed)`)
       await sleep(100)
       committed = await committedTotal()
-      const { rows, processed, serviceCpuMs } = await service.progress()
-      samples.push({ atMs: Math.round(performance.now() - t0), committed, processed, serviceCpuMs, rows })
+      samples.push({ atMs: Math.round(performance.now() - t0), committed, ...(await service.progress()) })
     }
     const drainMs = performance.now() - t0
     await producing
@@ -315,7 +302,7 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
     const probeProducer = await kafkajsProducer(kafka)
     let sent = 0
     let probesSent = 0
-    const threadBefore = await service.progress(true)
+    const threadBefore = await service.threads(true)
     const t1 = performance.now()
     while (sent < backgroundMessages.length) {
       const elapsedS = (performance.now() - t1) / 1000
@@ -342,12 +329,11 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       await sleep(10)
     }
     const phaseMs = performance.now() - t1
-    const threadAfter = await service.progress()
+    const threadAfter = await service.threads(false)
     const latencyAchievedEps = perSecond(sent, phaseMs)
-    const share = (key: 'runMs' | 'waitMs') =>
-      threadBefore.main && threadAfter.main ? (100 * (threadAfter.main[key] - threadBefore.main[key])) / phaseMs : Number.NaN
-    const others = (key: 'nodeMs' | 'chdbMs') =>
-      threadBefore.others && threadAfter.others ? (100 * (threadAfter.others[key] - threadBefore.others[key])) / phaseMs : Number.NaN
+    // Share of the phase: percent (of a core, for time on one).
+    const share = (key: keyof ThreadTimes) =>
+      threadBefore.threads && threadAfter.threads ? (100 * (threadAfter.threads[key] - threadBefore.threads[key])) / phaseMs : Number.NaN
     await Promise.all([paced.close(), probeProducer.close()])
     for (let waited = 0; probeSentAt.size > 0 && waited < 15_000; waited += 100) await sleep(100)
     await sleep(200)
@@ -374,10 +360,10 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       inboundP99Ms: percentile(inboundMs, 99),
       outboundP50Ms: percentile(outboundMs, 50),
       outboundP99Ms: percentile(outboundMs, 99),
-      mainOnCorePct: share('runMs'),
-      mainWaitingPct: share('waitMs'),
-      nodeThreadsPct: others('nodeMs'),
-      chdbThreadsPct: others('chdbMs'),
+      mainOnCorePct: share('mainRunMs'),
+      mainWaitingPct: share('mainWaitMs'),
+      nodeThreadsPct: share('nodeMs'),
+      chdbThreadsPct: share('chdbMs'),
       gcPct: (100 * (threadAfter.gcMs - threadBefore.gcMs)) / phaseMs,
       loopDelayP99Ms: threadAfter.loop.p99,
       loopDelayMaxMs: threadAfter.loop.max,
