@@ -33,7 +33,7 @@ export class DetectorSettingsResolver {
   }
 
   private resolve(blueprintId: string | undefined): { active: ActiveDetector[]; all: ActiveDetector[] } {
-    if (blueprintId === undefined || this.overridden.size === 0 || !this.overridden.has(blueprintId)) return this.base
+    if (blueprintId === undefined || !this.overridden.has(blueprintId)) return this.base
     let resolved = this.cache.get(blueprintId)
     if (!resolved) {
       resolved = this.build(blueprintId)
