@@ -7,8 +7,7 @@
  * not committed, and once too many processed events wait for a checkpoint the sources stop
  * consuming: backpressure).
  */
-import { Readable } from 'node:stream'
-import type { StoreClient } from './client.ts'
+import type { InsertFormat, StoreClient } from './client.ts'
 import { log } from '../util/log.ts'
 
 export interface BatchWriterOptions {
@@ -21,11 +20,9 @@ export interface BatchWriterOptions {
 
 /** How a row becomes one line of the insert body. */
 export interface RowCodec<Row> {
-  format: 'JSONEachRow' | 'JSONCompactEachRow'
+  format: InsertFormat
   /** The columns each line holds, in order (JSONCompactEachRow); all of the table's otherwise. */
   columns?: readonly string[]
-  /** Insert settings, e.g. `input_format_json_read_objects_as_strings = 1`. */
-  settings?: readonly string[]
   encode(row: Row): string
 }
 
@@ -41,14 +38,18 @@ export class BatchWriter<Row = Record<string, unknown>> {
    * the V8 heap. Why not the lines as strings: an events batch holds ~20,000 of them for up to a
    * second, long enough for the collector to copy them all to the old generation, and joining them
    * at the flush was one block of 10-16 ms.
+   *
+   * A flush hands this buffer to the insert as it is, and rows written meanwhile go to another: the
+   * spare, which the last insert to finish gave back, or a new one. So a writer keeps two buffers,
+   * each at the size its largest batch needed.
    */
-  private queue = Buffer.allocUnsafe(FIRST_QUEUE_BYTES)
+  private queue: Buffer = Buffer.allocUnsafe(FIRST_QUEUE_BYTES)
+  private spare: Buffer | undefined
   private queuedBytes = 0
   private queuedRows = 0
   private inFlight: Promise<void> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
   private closed = false
-  private readonly insertQuery: string
   rowsWritten = 0
   failures = 0
 
@@ -57,14 +58,7 @@ export class BatchWriter<Row = Record<string, unknown>> {
     readonly table: string,
     private readonly opts: BatchWriterOptions,
     private readonly codec: RowCodec<Row> = jsonEachRow as unknown as RowCodec<Row>,
-  ) {
-    const columns = codec.columns ? ` (${codec.columns.join(', ')})` : ''
-    // Embedded, ClickHouse shares the machine's cores with the service: parsing one body on one
-    // thread costs ~15% less CPU than the parallel parser's split and merge (measured on 40,000
-    // events rows). A server keeps its default.
-    const settings = [...(store.embedded ? ['input_format_parallel_parsing = 0'] : []), ...(codec.settings ?? [])]
-    this.insertQuery = `INSERT INTO ${store.database}.${table}${columns}${settings.length ? ` SETTINGS ${settings.join(', ')}` : ''} FORMAT ${codec.format}`
-  }
+  ) {}
 
   get pending(): number {
     return this.queuedRows
@@ -109,13 +103,21 @@ export class BatchWriter<Row = Record<string, unknown>> {
       this.timer = undefined
     }
     const rows = this.queuedRows
-    // One string: chDB's connection takes it as it is (a Buffer would be decoded back to a string
-    // there, two more copies of MBs on the event loop); an HTTP request writes it as UTF-8.
-    const body = rows > 0 ? this.queue.toString('utf8', 0, this.queuedBytes) : ''
-    this.queuedBytes = 0
-    this.queuedRows = 0
-    // Inserts are chained so rows reach the table in the order they were written.
-    this.inFlight = this.inFlight.then(() => (rows > 0 ? this.insertWithRetry(body, rows) : undefined))
+    if (rows > 0) {
+      const buffer = this.queue
+      const body = buffer.subarray(0, this.queuedBytes)
+      this.queue = this.spare ?? Buffer.allocUnsafe(buffer.length)
+      this.spare = undefined
+      this.queuedBytes = 0
+      this.queuedRows = 0
+      // Inserts are chained so rows reach the table in the order they were written. The buffer is
+      // the insert's until it settles, then the spare.
+      this.inFlight = this.inFlight.then(() =>
+        this.insertWithRetry(body, rows).finally(() => {
+          this.spare = buffer
+        }),
+      )
+    }
     return this.inFlight
   }
 
@@ -124,14 +126,12 @@ export class BatchWriter<Row = Record<string, unknown>> {
     await this.flush()
   }
 
-  private async insertWithRetry(body: string, rows: number): Promise<void> {
+  private async insertWithRetry(body: Buffer, rows: number): Promise<void> {
     let delay = this.opts.backoffMs ?? 100
     const max = this.opts.maxBackoffMs ?? 10_000
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.store.client.exec({ query: this.insertQuery, values: Readable.from([body]) })
-        // Nothing to read, but a server's response must be consumed to free its connection.
-        for await (const _ of result.stream) void _
+        await this.store.insert(this.table, this.codec.columns, this.codec.format, body)
         this.rowsWritten += rows
         return
       } catch (err) {

@@ -51,6 +51,25 @@ describe('BatchWriter', () => {
     ])
   })
 
+  it('writes batches into buffers that earlier inserts gave back, without their old bytes', async () => {
+    await ch.client.command({ query: `CREATE TABLE ${ch.database}.reused (n UInt32, text String) ENGINE = MergeTree ORDER BY n` })
+    const writer = new BatchWriter<{ n: number; text: string }>(ch, 'reused', { flushRows: 100_000, flushMs: 60_000 })
+    // Long rows first, so that each later, shorter batch lands in a buffer holding more bytes than it writes.
+    const batches = [
+      Array.from({ length: 50 }, (_, i) => ({ n: i, text: `${i}: ${'long '.repeat(2_000)}` })),
+      Array.from({ length: 300 }, (_, i) => ({ n: 1_000 + i, text: `${i}: ${texts[i % 4]}` })),
+      Array.from({ length: 3 }, (_, i) => ({ n: 2_000 + i, text: 'short' })),
+      Array.from({ length: 40 }, (_, i) => ({ n: 3_000 + i, text: texts[2]! })),
+    ]
+    for (const batch of batches) {
+      for (const r of batch) writer.write(r)
+      await writer.flush()
+    }
+    expect(writer.rowsWritten).toBe(393)
+    const read = await (await ch.client.query({ query: `SELECT n, text FROM ${ch.database}.reused ORDER BY n`, format: 'JSONEachRow' })).json<{ n: number; text: string }>()
+    expect(read).toEqual(batches.flat())
+  })
+
   it('retries a failed insert with the same rows until it succeeds, and keeps later rows behind it', async () => {
     // The table does not exist yet: every insert fails until it does.
     const writer = new BatchWriter<{ n: number; text: string }>(ch, 'later', { flushRows: 2, flushMs: 60_000, backoffMs: 20, maxBackoffMs: 40 })
