@@ -33,7 +33,7 @@ export interface StoreClient {
    * Insert `body`, rows in `format` (UTF-8, one a line), into `table` of `database`; `body` must not
    * change until this settles. Embedded, chDB takes the bytes as they are (its raw insert). Through
    * the client's `exec`, chDB's connection decoded them into a string and prefixed the statement:
-   * ~13 ms of the event loop for a batch of 20,000 events rows, in one block, against ~2 ms now
+   * ~13 ms of the event loop for a batch of 20,000 events rows, in one block, against ~3 ms now
    * (docs/benchmarks.md, ninth round). A server gets them as the request body.
    */
   insert(table: string, columns: readonly string[] | undefined, format: InsertFormat, body: Buffer): Promise<void>
