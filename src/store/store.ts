@@ -147,14 +147,13 @@ export class Store {
   baselineRows(agents: AgentProfile[], partials: BlueprintProfile[]): BaselineRows {
     const now = Date.now()
     return {
-      agents: agents.map((p) => this.agentWriter.encode(agentBaselineRow(p, this.nextVersion(now), now))),
+      agents: agents.map((p) => this.agentRow(p, now)),
       partials: partials.map((b) => this.partialWriter.encode(blueprintPartialRow(b, this.nextVersion(now), now))),
     }
   }
 
-  /** One agent's baseline row, encoded now in its insert format (see `baselineRows`). */
-  agentRow(p: AgentProfile): string {
-    const now = Date.now()
+  /** One agent's baseline row, encoded now in its insert format (see `baselineRows`); `now` is the save's wall clock, ms. */
+  agentRow(p: AgentProfile, now = Date.now()): string {
     return this.agentWriter.encode(agentBaselineRow(p, this.nextVersion(now), now))
   }
 
