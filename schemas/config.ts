@@ -74,6 +74,12 @@ export const BaselinesConfig = z
       .max(86_400)
       .default(60)
       .describe('With several instances in one consumer group, each loads from ClickHouse the peer baselines the others checkpointed for the partitions it does not hold, this often (and on every assignment), so a blueprint spread over instances is judged against all its peers; what another instance learned reaches this one within about this period plus the checkpoint interval. Seconds of wall time.'),
+    // A live profile costs ~8.3 KB, a dormant one ~2 KB and ~0.1 ms to wake (docs/benchmarks.md).
+    dormantAfterMinutes: z
+      .number()
+      .min(0)
+      .default(60)
+      .describe('An agent at risk level none with no event for this long is kept dormant: its baseline deflated in memory (about a quarter of the size), woken by its next event or reader with exactly the state it had. 0 keeps every agent live. Minutes of event time.'),
   })
   .strict()
 

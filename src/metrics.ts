@@ -35,13 +35,17 @@ export function renderMetrics({ pipeline, ingestor, store, hub, enforcement }: P
   metric('agentwatch_events_flagged_total', 'counter', 'Events scored medium or higher and kept out of baselines.', [[{}, pipeline.stats.flagged]])
   metric('agentwatch_risk_events_total', 'counter', 'Risk level changes emitted.', [[{}, pipeline.stats.riskEvents]])
   const byLevel: Record<string, number> = { none: 0, low: 0, medium: 0, high: 0 }
-  // Profiles a restore holds saved, not revived yet, are all at level none (Baselines.holdSaved).
+  // Profiles a restore holds saved, not revived yet, are all at level none (Baselines.holdSaved), as
+  // are dormant ones (Baselines.freezeIdle).
   const saved = pipeline.baselines.agents.saved
-  byLevel.none = saved.size
+  const dormant = pipeline.baselines.agents.dormant
+  byLevel.none = saved.size + dormant.size
   for (const a of pipeline.baselines.agents.liveValues()) byLevel[a.risk.level]++
   metric('agentwatch_agents', 'gauge', 'Agents held in memory, by risk level.', Object.entries(byLevel).map(([level, n]) => [{ level }, n]))
   metric('agentwatch_agents_saved', 'gauge', 'Of those, agents restored but not revived yet: held as the bytes of their saved profile until first needed or revived in the background.', [[{}, saved.size]])
   metric('agentwatch_agents_saved_bytes', 'gauge', 'Bytes of the saved profiles held for those agents.', [[{}, saved.bytes]])
+  metric('agentwatch_agents_dormant', 'gauge', 'Of those, agents kept dormant: no event for `baselines.dormantAfterMinutes`, their profile deflated until their next event.', [[{}, dormant.size]])
+  metric('agentwatch_agents_dormant_bytes', 'gauge', 'Bytes of the deflated profiles of dormant agents.', [[{}, dormant.bytes]])
   metric('agentwatch_blueprints', 'gauge', 'Blueprint peer baselines held in memory.', [[{}, pipeline.baselines.blueprints.size]])
   const partials = pipeline.baselines.partialCounts()
   metric('agentwatch_blueprint_partials', 'gauge', 'Partial peer baselines held in memory: learned here from partitions held (local), or loaded as saved by other instances (remote).', [

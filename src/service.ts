@@ -142,12 +142,35 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     const began = performance.now()
     revived = (async () => {
       try {
-        while (!stopping && pipeline.baselines.agents.reviveSome(SLICE_MS)) await yieldToEventLoop()
+        // Agents idle long enough go dormant instead of live (their JSON deflated as it was read).
+        while (!stopping && pipeline.baselines.agents.reviveSome(SLICE_MS, pipeline.dormantBefore)) await yieldToEventLoop()
         if (!stopping) log.info({ seconds: Math.round(performance.now() - began) / 1000, agents: pipeline.baselines.agents.size }, 'saved baselines revived')
       } finally {
         reviving = false
       }
     })()
+  }
+  // Dormancy: every DORMANCY_SWEEP_MS of wall time, one pass over the live profiles freezes the
+  // idle ones (Baselines.freezeIdle), a slice at a time between turns of the event loop. Milliseconds.
+  const DORMANCY_SWEEP_MS = 10_000
+  let dormancyTimer: NodeJS.Timeout | undefined
+  let freezing: Promise<void> = Promise.resolve()
+  const scheduleDormancy = () => {
+    dormancyTimer = setTimeout(() => {
+      freezing = (async () => {
+        const before = pipeline.dormantBefore
+        if (before === -Infinity) return
+        const dormant = pipeline.baselines.agents.dormant.size
+        while (!stopping && pipeline.baselines.freezeIdle(before, SLICE_MS)) await yieldToEventLoop()
+        const frozen = pipeline.baselines.agents.dormant.size - dormant
+        if (frozen > 0) log.debug({ frozen, dormant: pipeline.baselines.agents.dormant.size }, 'idle agents made dormant')
+      })()
+        .catch((err) => log.warn({ err: describeError(err) }, 'making idle agents dormant failed; they stay live until the next pass'))
+        .finally(() => {
+          if (dormancyTimer && !stopping) scheduleDormancy()
+        })
+    }, DORMANCY_SWEEP_MS)
+    dormancyTimer.unref()
   }
   if (!initial.kafka.enabled) await restoreAgents()
   pipeline.restoreElevated()
@@ -386,6 +409,7 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
       }
       if (initial.kafka.enabled && !refreshTimer) scheduleRefresh()
       reviveInBackground()
+      if (!dormancyTimer) scheduleDormancy()
       ready = true
       log.info({ agents: pipeline.baselines.agents.size, blueprints: pipeline.baselines.blueprints.size, sources: sources.map((s) => s.name) }, 'service started')
     },
@@ -393,6 +417,9 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
       ready = false
       stopping = true
       await revived
+      clearTimeout(dormancyTimer)
+      dormancyTimer = undefined
+      await freezing
       clearTimeout(refreshTimer)
       refreshTimer = undefined
       // A refresh under way finishes before the store may close.

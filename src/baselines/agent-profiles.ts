@@ -1,6 +1,9 @@
 /**
- * Every agent profile of this instance, by agent id: those in their in-memory layout, and those a
- * restore read but has not revived yet (held as the bytes of their JSON, `SavedProfiles`).
+ * Every agent profile of this instance, by agent id, in one of three forms:
+ * - live: in their in-memory layout;
+ * - saved: read by a restore but not revived yet, held as the bytes of their JSON (`SavedProfiles`);
+ * - dormant: frozen after a while without events, held deflated (`DormantProfiles`), and thawed
+ *   by the agent's next event or reader.
  *
  * Why: a restore that parses and revives each profile as it is read takes about a minute for a
  * million agents (docs/benchmarks.md), and events of those agents wait meanwhile. Holding the rows
@@ -13,6 +16,7 @@
  */
 import type { AgentProfile } from './profiles.ts'
 import { SavedProfiles } from './saved-profiles.ts'
+import { DormantProfiles } from './dormant-profiles.ts'
 
 /** Told that a saved profile could not be revived (not JSON, or refused): the agent starts afresh. */
 type UnreadableProfile = (agentId: string, reason: string) => void
@@ -21,6 +25,8 @@ export class AgentProfiles {
   private readonly live = new Map<string, AgentProfile>()
   /** Saved profiles not revived yet. */
   readonly saved = new SavedProfiles()
+  /** Profiles of agents frozen while dormant. */
+  readonly dormant = new DormantProfiles()
   /**
    * Told of a held profile that cannot be revived, which is then dropped. Without it, `get` throws
    * for such a profile.
@@ -31,43 +37,76 @@ export class AgentProfiles {
   constructor(private readonly revive: (json: string) => AgentProfile) {}
 
   get size(): number {
-    return this.live.size + this.saved.size
+    return this.live.size + this.saved.size + this.dormant.size
   }
 
-  /** The agent's profile, revived now if it was held saved. */
+  /** The agent's profile, revived now if it was held saved or dormant. */
   get(agentId: string): AgentProfile | undefined {
     const p = this.live.get(agentId)
-    if (p !== undefined || this.saved.size === 0) return p
+    if (p !== undefined) return p
+    if (this.dormant.size > 0) {
+      const json = this.dormant.thaw(agentId)
+      if (json !== undefined) return this.reviveHeld(agentId, json)
+    }
+    if (this.saved.size === 0) return undefined
     const json = this.saved.take(agentId)
     return json === undefined ? undefined : this.reviveHeld(agentId, json)
   }
 
   has(agentId: string): boolean {
-    return this.live.has(agentId) || this.saved.has(agentId)
+    return this.live.has(agentId) || this.saved.has(agentId) || this.dormant.has(agentId)
   }
 
-  /** Set the agent's profile (replacing a saved one held). */
+  /** Set the agent's profile (replacing a saved or dormant one held). */
   set(agentId: string, p: AgentProfile): this {
     this.saved.delete(agentId)
+    this.dormant.delete(agentId)
     this.live.set(agentId, p)
     return this
   }
 
   delete(agentId: string): boolean {
     const held = this.saved.delete(agentId)
-    return this.live.delete(agentId) || held
+    const dormant = this.dormant.delete(agentId)
+    return this.live.delete(agentId) || held || dormant
   }
 
   /** Hold a saved profile's JSON (`json[start, end)`) for revival later; it replaces the agent's profile. */
   hold(agentId: string, partition: number, lastTs: number, json: Buffer, start: number, end: number): void {
     this.live.delete(agentId)
+    this.dormant.delete(agentId)
     this.saved.hold(agentId, partition, lastTs, json, start, end)
   }
 
-  /** Every profile, the saved ones revived first. */
-  values(): IterableIterator<AgentProfile> {
+  /**
+   * Freeze a live profile into its dormant form; the caller makes sure nothing holds on to `p` to
+   * change it (Baselines.freezeIdle). Its next reader gets an equal profile back.
+   */
+  freeze(p: AgentProfile): void {
+    if (this.live.get(p.agentId) !== p) return
+    this.live.delete(p.agentId)
+    this.dormant.freeze(p.agentId, p.blueprintId, p.partition ?? -1, JSON.stringify(p))
+  }
+
+  /**
+   * Every profile, to read only: the saved ones revived first; the dormant ones revived for the
+   * caller alone and left dormant (a reader of every agent, such as a listing, does not wake the
+   * fleet). A dormant profile read here is a copy: changes to it are lost.
+   */
+  *values(): IterableIterator<AgentProfile> {
     this.reviveAll()
-    return this.live.values()
+    yield* this.live.values()
+    for (const id of [...this.dormant.ids()]) {
+      const json = this.dormant.read(id)
+      if (json === undefined) continue
+      try {
+        yield this.revive(json)
+      } catch (err) {
+        if (!this.unreadable) throw err
+        this.dormant.delete(id)
+        this.unreadable(id, (err as Error).message)
+      }
+    }
   }
 
   /** The profiles in their in-memory layout (not those held saved). */
@@ -78,20 +117,26 @@ export class AgentProfiles {
   /** Ids of the agents whose events come from one of `partitions`, without reviving any. */
   idsOn(partitions: ReadonlySet<number>): string[] {
     const out = this.saved.idsOn(partitions)
+    for (const id of this.dormant.idsOn(partitions)) out.push(id)
     for (const p of this.live.values()) if (p.partition !== undefined && partitions.has(p.partition)) out.push(p.agentId)
     return out
   }
 
   /**
    * Revive saved profiles, earliest held first, for about `budgetMs` milliseconds (at least one);
-   * whether some remain.
+   * whether some remain. A profile whose latest event is older than `dormantBefore` (epoch ms of
+   * event time) goes dormant instead, its JSON deflated as it is, without being parsed.
    */
-  reviveSome(budgetMs: number): boolean {
+  reviveSome(budgetMs: number, dormantBefore = -Infinity): boolean {
     const until = performance.now() + budgetMs
     do {
       const id = this.saved.next()
       if (id === undefined) return false
-      this.reviveHeld(id, this.saved.take(id)!)
+      if (this.saved.lastTsOf(id)! < dormantBefore) {
+        const partition = this.saved.partitionOf(id)!
+        const json = this.saved.take(id)!
+        this.dormant.freeze(id, blueprintIn(json), partition, json)
+      } else this.reviveHeld(id, this.saved.take(id)!)
     } while (performance.now() < until)
     return this.saved.size > 0
   }
@@ -113,3 +158,17 @@ export class AgentProfiles {
     return p
   }
 }
+
+/**
+ * The blueprint id in a profile's JSON, found without parsing it: the first `"blueprintId":"` is the
+ * profile's own field (JSON.stringify writes it before any nested event's). Only picks a
+ * dictionary (dormant-profiles.ts), so an id with escapes in it costs compression, not correctness.
+ */
+function blueprintIn(json: string): string | undefined {
+  const at = json.indexOf(BLUEPRINT_FIELD)
+  if (at < 0) return undefined
+  const from = at + BLUEPRINT_FIELD.length
+  return json.slice(from, json.indexOf('"', from))
+}
+
+const BLUEPRINT_FIELD = '"blueprintId":"'

@@ -56,6 +56,8 @@ export class Baselines {
   /** The checkpoint snapshot being encoded, if any (see snapshot.ts). */
   private snapshot: AgentSnapshot<unknown> | undefined
   private readonly dirtyPartials = new Set<BlueprintProfile>()
+  /** Live profiles still to visit in the current pass of `freezeIdle`. */
+  private idleSweep: Iterator<AgentProfile> | undefined
   /** A restore under way (expectRestores): agents expected, restored so far, bytes carved before it. */
   private restoreSample: { agents: number; restored: number; carvedBefore: number } | undefined
 
@@ -122,6 +124,35 @@ export class Baselines {
   markDirty(agent: AgentProfile, partial?: BlueprintProfile): void {
     this.dirtyAgents.add(agent.agentId)
     if (partial) this.dirtyPartials.add(partial)
+  }
+
+  /**
+   * Freeze idle agents (agent-profiles.ts, dormant-profiles.ts) for about `budgetMs` milliseconds:
+   * those whose latest event is older than `before` (epoch ms of event time), at risk level none
+   * (the elevated are swept as their risk decays, pipeline.ts), and saved since their last change
+   * (a checkpoint would only thaw them again). One pass over the live profiles is spread over as
+   * many calls as it takes; returns true while the pass is under way, false once it is done (the
+   * next call starts another).
+   */
+  freezeIdle(before: number, budgetMs: number): boolean {
+    const until = performance.now() + budgetMs
+    this.idleSweep ??= this.agents.liveValues()
+    for (let n = 1; ; n++) {
+      const next = this.idleSweep.next()
+      if (next.done) {
+        this.idleSweep = undefined
+        return false
+      }
+      const p = next.value
+      let froze = false
+      if (p.lastTs < before && p.risk.level === 'none' && !this.dirtyAgents.has(p.agentId)) {
+        this.agents.freeze(p)
+        froze = true
+      }
+      // The clock is read after each freeze (~0.2 ms) and every 64 agents looked at: reading it
+      // costs more than looking at one.
+      if ((froze || (n & 63) === 0) && performance.now() >= until) return true
+    }
   }
 
   /** Profiles changed since the last call (agents, and partials: never views), and forget that they were. */

@@ -43,11 +43,13 @@ export class SavedProfiles {
   private readonly rowOf = new Map<string, number>()
   /** Row -> agent id; '' once taken. */
   private ids: string[] = []
-  /** Row -> slab, start in it, length (bytes), Kafka partition (-1 for none). */
+  /** Row -> slab, start in it, length (bytes), and below, Kafka partition (-1 for none). */
   private slabOf = new Uint32Array(FIRST_CAPACITY)
   private startOf = new Uint32Array(FIRST_CAPACITY)
   private lengthOf = new Uint32Array(FIRST_CAPACITY)
-  private partitionOf = new Int32Array(FIRST_CAPACITY)
+  private partitionOfRow = new Int32Array(FIRST_CAPACITY)
+  /** Row -> event time of the agent's latest event, epoch ms. */
+  private lastTsOfRow = new Float64Array(FIRST_CAPACITY)
   private slabs: (Buffer | undefined)[] = []
   /** Slab -> profiles held in it. */
   private heldIn: number[] = []
@@ -93,7 +95,8 @@ export class SavedProfiles {
     this.slabOf[row] = slab
     this.startOf[row] = this.used
     this.lengthOf[row] = length
-    this.partitionOf[row] = partition
+    this.partitionOfRow[row] = partition
+    this.lastTsOfRow[row] = lastTs
     this.rowOf.set(agentId, row)
     this.heldIn[slab]!++
     this.used += length
@@ -109,6 +112,18 @@ export class SavedProfiles {
     const json = slab.toString('utf8', this.startOf[row]!, this.startOf[row]! + this.lengthOf[row]!)
     this.release(agentId, row)
     return json
+  }
+
+  /** Kafka partition of a held profile's agent (-1 for none); undefined if none is held. */
+  partitionOf(agentId: string): number | undefined {
+    const row = this.rowOf.get(agentId)
+    return row === undefined ? undefined : this.partitionOfRow[row]
+  }
+
+  /** Event time of a held profile's latest event, epoch ms; undefined if none is held. */
+  lastTsOf(agentId: string): number | undefined {
+    const row = this.rowOf.get(agentId)
+    return row === undefined ? undefined : this.lastTsOfRow[row]
   }
 
   /** The agent id of the earliest profile held (slab order: taking in this order frees slabs soonest). */
@@ -128,7 +143,7 @@ export class SavedProfiles {
   /** Agent ids of the profiles held whose agents' events come from one of `partitions`. */
   idsOn(partitions: ReadonlySet<number>): string[] {
     const out: string[] = []
-    for (const [id, row] of this.rowOf) if (partitions.has(this.partitionOf[row]!)) out.push(id)
+    for (const [id, row] of this.rowOf) if (partitions.has(this.partitionOfRow[row]!)) out.push(id)
     return out
   }
 
@@ -153,10 +168,11 @@ export class SavedProfiles {
     if (rows <= this.slabOf.length) return
     let capacity = this.slabOf.length
     while (capacity < rows) capacity *= 2
-    const widen = <T extends Uint32Array | Int32Array>(from: T, to: T): T => (to.set(from), to)
+    const widen = <T extends Uint32Array | Int32Array | Float64Array>(from: T, to: T): T => (to.set(from), to)
     this.slabOf = widen(this.slabOf, new Uint32Array(capacity))
     this.startOf = widen(this.startOf, new Uint32Array(capacity))
     this.lengthOf = widen(this.lengthOf, new Uint32Array(capacity))
-    this.partitionOf = widen(this.partitionOf, new Int32Array(capacity))
+    this.partitionOfRow = widen(this.partitionOfRow, new Int32Array(capacity))
+    this.lastTsOfRow = widen(this.lastTsOfRow, new Float64Array(capacity))
   }
 }

@@ -101,6 +101,16 @@ export class Pipeline {
     return this.watermark
   }
 
+  /**
+   * Agents whose latest event is older than this go dormant (Baselines.freezeIdle): epoch ms of
+   * event time, `baselines.dormantAfterMinutes` before the latest event processed; -Infinity when
+   * agents are kept live (the setting is 0, or no event was seen yet).
+   */
+  get dormantBefore(): number {
+    const minutes = this.config.baselines.dormantAfterMinutes
+    return minutes > 0 && this.watermark > 0 ? this.watermark - minutes * 60_000 : -Infinity
+  }
+
   /** Process one validated event; returns the risk events it caused (level changes only). */
   process(e: AgentEvent, meta: ProcessMeta = NO_META, out: RiskEvent[] = []): ProcessOutcome {
     const agent = this.baselines.agentFor(e)

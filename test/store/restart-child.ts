@@ -1,7 +1,7 @@
 /**
  * A service process for the restart test. `ingest` feeds the events file and reports when its
  * effects are durable, then waits to be killed; `probe` starts on the same data folder, feeds the
- * probe events and prints what the agent's baseline and risk look like afterwards.
+ * probe events and prints what the agents' baselines and risk look like afterwards.
  */
 import { readFileSync } from 'node:fs'
 import { createService } from '../../src/service.ts'
@@ -16,6 +16,8 @@ const metricsAtStart = service.deps.metrics()
 await service.start()
 const listed = mode === 'probe' ? (await service.deps.agents.list({ limit: 100, offset: 0 })).total : 0
 const heldAfterList = service.pipeline.baselines.agents.saved.size
+const dormantAfterList = [...service.pipeline.baselines.agents.dormant.ids()]
+const metricsAfterList = service.deps.metrics()
 const messages = lines.map((value) => ({ value, origin: 'test' }))
 for (let i = 0; i < messages.length; i += 500) await service.deps.ingest(messages.slice(i, i + 500))
 if (mode === 'ingest') {
@@ -23,6 +25,6 @@ if (mode === 'ingest') {
   setInterval(() => {}, 1000) // wait for SIGKILL
 } else {
   const agents = [...service.pipeline.baselines.agents.values()].map((a) => ({ id: a.agentId, states: a.states, risk: a.risk, learned: a.learned }))
-  process.stdout.write(JSON.stringify({ agents, stats: service.pipeline.stats, heldAtStart, metricsAtStart, listed, heldAfterList }) + '\n')
+  process.stdout.write(JSON.stringify({ agents, stats: service.pipeline.stats, heldAtStart, metricsAtStart, listed, heldAfterList, dormantAfterList, metricsAfterList }) + '\n')
   await service.stop()
 }

@@ -19,6 +19,8 @@ function history(): AgentEvent[] {
       for (let m = 0; m < 8 * 60; m += 20) out.push(toolCall(T0 + d * DAY + 9 * HOUR + m * MINUTE, { agent: { id: agent } }))
     }
   }
+  // Active on the first day only: dormant by the end of the history.
+  for (let m = 0; m < 8 * 60; m += 20) out.push(toolCall(T0 + 9 * HOUR + m * MINUTE, { agent: { id: 'a5' } }))
   return out.sort((a, b) => a.ts - b.ts)
 }
 
@@ -62,15 +64,19 @@ describe('restart', () => {
 
     const reference = new Pipeline(ConfigSchema.parse({}))
     for (const e of [...events, ...probe]) reference.process(e)
-    // The restore held the agents' saved rows (none was elevated when saved); the background revival took them all.
-    expect(restored.heldAtStart).toBe(4)
-    expect(restored.metricsAtStart).toContain('agentwatch_agents{level="none"} 4\n')
-    expect(restored.metricsAtStart).toContain('agentwatch_agents_saved 4\n')
-    expect(Number(/^agentwatch_agents_saved_bytes (\d+)$/m.exec(restored.metricsAtStart)?.[1])).toBeGreaterThan(4 * 1000)
-    expect(restored.listed).toBe(4)
+    // The restore held the agents' saved rows (none was elevated when saved); the background
+    // revival took them all, the one idle for days as a dormant profile.
+    expect(restored.heldAtStart).toBe(5)
+    expect(restored.metricsAtStart).toContain('agentwatch_agents{level="none"} 5\n')
+    expect(restored.metricsAtStart).toContain('agentwatch_agents_saved 5\n')
+    expect(Number(/^agentwatch_agents_saved_bytes (\d+)$/m.exec(restored.metricsAtStart)?.[1])).toBeGreaterThan(5 * 1000)
+    expect(restored.listed).toBe(5)
     expect(restored.heldAfterList).toBe(0)
+    expect(restored.dormantAfterList).toEqual(['a5'])
+    expect(restored.metricsAfterList).toContain('agentwatch_agents{level="none"} 5\n')
+    expect(restored.metricsAfterList).toContain('agentwatch_agents_dormant 1\n')
     expect(restored.stats.duplicates).toBe(5)
-    expect(restored.agents).toHaveLength(4)
+    expect(restored.agents).toHaveLength(5)
     for (const a of restored.agents) {
       const ref = reference.baselines.agents.get(a.id)!
       expect(a.learned).toBe(ref.learned)

@@ -1,0 +1,143 @@
+/**
+ * Profiles of dormant agents, kept as the deflated bytes of their JSON: an agent with no event for a
+ * while (`baselines.dormantAfterMinutes` of event time) is frozen into this form, and thawed back into
+ * its in-memory layout by its next event or reader (agent-profiles.ts).
+ *
+ * Why: a profile in its in-memory layout costs ~8.3 KB (docs/benchmarks.md); its JSON deflated
+ * against a dictionary of its blueprint's profiles ~2 KB. In a fleet of a million agents most are
+ * idle at any one time, so the memory of the fleet follows the agents active recently.
+ *
+ * Why a dictionary per blueprint: agents of one blueprint share their vocabulary (tools, resources,
+ * transitions, field names), which makes up most of a profile's JSON. Deflate finds those strings
+ * in the dictionary instead of spelling them out in every profile. A blueprint's dictionary is the
+ * JSON of the first profiles frozen for it, appended until it is full: appending keeps every prefix
+ * unchanged, so each record names the prefix it was deflated against and stays readable.
+ *
+ * Why strings: a record is a one-byte string of its bytes (`latin1`), one heap object with no
+ * pointers inside, that the garbage collector neither scans nor has to free piecemeal, unlike slabs
+ * shared by records that come and go.
+ */
+import { deflateRawSync, inflateRawSync } from 'node:zlib'
+
+/**
+ * Largest dictionary of a blueprint. Deflate sees only the last 32 KiB before what it encodes; a
+ * trained profile is ~7 KB of JSON, so three or four profiles fit. Bytes.
+ */
+const DICTIONARY_BYTES = 28 * 1024
+
+/**
+ * Deflate level: 6 makes a trained profile ~10% smaller than 1, for ~40% more time (docs/benchmarks.md,
+ * tenth round). Freezing runs between events, thawing does not depend on it.
+ */
+const LEVEL = 6
+
+/** Record header: dictionary (uint32), length of the dictionary prefix used (uint32), partition (int32). Bytes. */
+const HEADER_BYTES = 12
+
+/** A blueprint's dictionary: its bytes so far. */
+interface Dictionary {
+  bytes: Buffer
+  used: number
+}
+
+export class DormantProfiles {
+  /** Agent id -> record: header then deflated JSON, as a latin1 string. */
+  private readonly records = new Map<string, string>()
+  /** Dictionary id -> dictionary. */
+  private readonly dictionaries: Dictionary[] = []
+  /** Blueprint id ('' for agents without one) -> dictionary id. */
+  private readonly dictionaryOf = new Map<string, number>()
+  private recordBytes = 0
+
+  get size(): number {
+    return this.records.size
+  }
+
+  /** Bytes of the records held (dictionaries not counted). */
+  get bytes(): number {
+    return this.recordBytes
+  }
+
+  has(agentId: string): boolean {
+    return this.records.has(agentId)
+  }
+
+  /**
+   * Keep `json`, the profile's JSON, as the agent's dormant profile, replacing any kept before.
+   * `blueprintId` picks the dictionary; `partition` is the Kafka partition of its events (-1 none).
+   */
+  freeze(agentId: string, blueprintId: string | undefined, partition: number, json: string): void {
+    const text = Buffer.from(json, 'utf8')
+    const [id, dictionary] = this.dictionaryFor(blueprintId ?? '', text)
+    const used = dictionary.used
+    const deflated = deflateRawSync(text, { level: LEVEL, memLevel: 9, dictionary: dictionary.bytes.subarray(0, used) })
+    const record = Buffer.allocUnsafe(HEADER_BYTES + deflated.length)
+    record.writeUInt32LE(id, 0)
+    record.writeUInt32LE(used, 4)
+    record.writeInt32LE(partition, 8)
+    deflated.copy(record, HEADER_BYTES)
+    this.delete(agentId)
+    const stored = record.toString('latin1')
+    this.records.set(agentId, stored)
+    this.recordBytes += stored.length
+  }
+
+  /** The agent's profile JSON, no longer kept dormant; undefined if it is not. */
+  thaw(agentId: string): string | undefined {
+    const json = this.read(agentId)
+    if (json !== undefined) this.delete(agentId)
+    return json
+  }
+
+  /** The agent's profile JSON, still kept dormant; undefined if it is not. */
+  read(agentId: string): string | undefined {
+    const stored = this.records.get(agentId)
+    if (stored === undefined) return undefined
+    const record = Buffer.from(stored, 'latin1')
+    const dictionary = this.dictionaries[record.readUInt32LE(0)]!
+    const used = record.readUInt32LE(4)
+    return inflateRawSync(record.subarray(HEADER_BYTES), { dictionary: dictionary.bytes.subarray(0, used) }).toString('utf8')
+  }
+
+  /** Stop keeping the agent's profile; whether one was kept. */
+  delete(agentId: string): boolean {
+    const stored = this.records.get(agentId)
+    if (stored === undefined) return false
+    this.records.delete(agentId)
+    this.recordBytes -= stored.length
+    return true
+  }
+
+  /** Agent ids kept dormant. */
+  ids(): IterableIterator<string> {
+    return this.records.keys()
+  }
+
+  /** Agent ids kept dormant whose events come from one of `partitions`. */
+  idsOn(partitions: ReadonlySet<number>): string[] {
+    const out: string[] = []
+    for (const [id, stored] of this.records) if (partitions.has(partitionOf(stored))) out.push(id)
+    return out
+  }
+
+  /** The blueprint's dictionary, with `text` appended first while it has room for all of it. */
+  private dictionaryFor(blueprintId: string, text: Buffer): [number, Dictionary] {
+    let id = this.dictionaryOf.get(blueprintId)
+    if (id === undefined) {
+      id = this.dictionaries.length
+      this.dictionaries.push({ bytes: Buffer.alloc(DICTIONARY_BYTES), used: 0 })
+      this.dictionaryOf.set(blueprintId, id)
+    }
+    const dictionary = this.dictionaries[id]!
+    if (dictionary.used + text.length <= DICTIONARY_BYTES) {
+      text.copy(dictionary.bytes, dictionary.used)
+      dictionary.used += text.length
+    }
+    return [id, dictionary]
+  }
+}
+
+/** The partition in a record's header (latin1: one char a byte). */
+function partitionOf(stored: string): number {
+  return stored.charCodeAt(8) | (stored.charCodeAt(9) << 8) | (stored.charCodeAt(10) << 16) | (stored.charCodeAt(11) << 24)
+}

@@ -1,0 +1,194 @@
+import { deflateRawSync } from 'node:zlib'
+import { describe, expect, it } from 'vitest'
+import { DormantProfiles } from '../../src/baselines/dormant-profiles.ts'
+import { AgentProfiles } from '../../src/baselines/agent-profiles.ts'
+import { Baselines } from '../../src/baselines/baselines.ts'
+import { newAgentProfile, type AgentProfile } from '../../src/baselines/profiles.ts'
+import { Pipeline } from '../../src/pipeline/pipeline.ts'
+import { validateConfig } from '../../src/config/load.ts'
+import { benchFleet, decodeAll } from '../../src/bench/data.ts'
+import { T0, toolCall } from '../../detectors/fixtures/kit.ts'
+import type { RiskEvent } from '../../schemas/risk.ts'
+
+function profile(id: string, opts: { blueprintId?: string; partition?: number; lastTs?: number; tools?: string[] } = {}): AgentProfile {
+  const p = newAgentProfile(toolCall(opts.lastTs ?? T0, { agent: { id, blueprintId: opts.blueprintId } }))
+  if (opts.partition !== undefined) p.partition = opts.partition
+  // Vocabulary that agents of one blueprint share, as their tables do.
+  p.flagged = (opts.tools ?? []).map((tool, i) => toolCall(T0 + i, { agent: { id, blueprintId: opts.blueprintId }, tool }))
+  return p
+}
+
+const toolsOf = (bp: string) => Array.from({ length: 12 }, (_, i) => `${bp}.tool-${i}.with-a-long-name`)
+
+describe('dormant profiles', () => {
+  it('give back exactly the JSON frozen, across blueprints, partitions and a dictionary that fills up', () => {
+    const dormant = new DormantProfiles()
+    const frozen = new Map<string, string>()
+    // Enough agents for each blueprint's dictionary to fill, so records deflated against every
+    // prefix of it are read back.
+    for (let i = 0; i < 60; i++) {
+      const bp = i % 3 === 2 ? undefined : `bp-${i % 3}`
+      const p = profile(`agent-${i}-ünï`, { blueprintId: bp, partition: i % 4 === 3 ? -1 : i % 4, tools: toolsOf(bp ?? 'none') })
+      p.seen = i
+      const json = JSON.stringify(p)
+      dormant.freeze(p.agentId, bp, p.partition ?? -1, json)
+      frozen.set(p.agentId, json)
+    }
+    expect(dormant.size).toBe(60)
+    for (const [id, json] of frozen) expect(dormant.read(id)).toBe(json)
+    expect(dormant.idsOn(new Set([-1])).sort()).toEqual([...frozen.keys()].filter((_, i) => i % 4 === 3).sort())
+    expect(dormant.idsOn(new Set([0, 2])).length).toBe(30)
+
+    // Freezing again replaces; thawing takes the profile out; deleting forgets it.
+    dormant.freeze('agent-0-ünï', 'bp-0', 0, '{"again":true}')
+    expect(dormant.read('agent-0-ünï')).toBe('{"again":true}')
+    expect(dormant.thaw('agent-0-ünï')).toBe('{"again":true}')
+    expect(dormant.has('agent-0-ünï')).toBe(false)
+    expect(dormant.thaw('agent-0-ünï')).toBeUndefined()
+    expect(dormant.delete('agent-1-ünï')).toBe(true)
+    expect(dormant.delete('agent-1-ünï')).toBe(false)
+    expect(dormant.size).toBe(58)
+  })
+
+  it('deflate an agent against what its blueprint peers share, to less than the agent alone deflates to', () => {
+    const dormant = new DormantProfiles()
+    for (let i = 0; i < 3; i++) {
+      const p = profile(`peer-${i}`, { blueprintId: 'bp', tools: toolsOf('bp') })
+      dormant.freeze(p.agentId, 'bp', -1, JSON.stringify(p))
+    }
+    const before = dormant.bytes
+    const json = JSON.stringify(profile('newcomer', { blueprintId: 'bp', tools: toolsOf('bp') }))
+    dormant.freeze('newcomer', 'bp', -1, json)
+    const alone = deflateRawSync(json, { level: 6 }).length
+    expect(dormant.bytes - before).toBeLessThan(alone / 2)
+    // Another blueprint's vocabulary is not in that dictionary.
+    const other = JSON.stringify(profile('stranger', { blueprintId: 'other', tools: toolsOf('other') }))
+    dormant.freeze('stranger', 'other', -1, other)
+    expect(dormant.read('stranger')).toBe(other)
+  })
+})
+
+describe('agent profiles kept dormant', () => {
+  const profiles = () => new AgentProfiles((json) => JSON.parse(json) as AgentProfile)
+
+  it('are counted, known and found by partition while dormant, and live again when read', () => {
+    const agents = profiles()
+    const a = profile('a', { blueprintId: 'bp', partition: 2 })
+    agents.set('a', a)
+    agents.set('b', profile('b', { blueprintId: 'bp', partition: 3 }))
+    agents.freeze(a)
+    expect(agents.dormant.size).toBe(1)
+    expect([...agents.liveValues()].map((p) => p.agentId)).toEqual(['b'])
+    expect(agents.size).toBe(2)
+    expect(agents.has('a')).toBe(true)
+    expect(agents.idsOn(new Set([2]))).toEqual(['a'])
+
+    // A reader of every agent gets the dormant one too, and leaves it dormant.
+    expect([...agents.values()].map((p) => p.agentId).sort()).toEqual(['a', 'b'])
+    expect(agents.dormant.size).toBe(1)
+
+    const back = agents.get('a')!
+    expect(back).not.toBe(a)
+    expect(JSON.stringify(back)).toBe(JSON.stringify(a))
+    expect(agents.dormant.size).toBe(0)
+    expect(agents.get('a')).toBe(back)
+  })
+
+  it('are replaced by a profile set or held later, and deleted', () => {
+    const agents = profiles()
+    const a = profile('a')
+    agents.set('a', a)
+    agents.freeze(a)
+    agents.set('a', { ...profile('a'), learned: 7 })
+    expect(agents.dormant.size).toBe(0)
+    expect(agents.get('a')!.learned).toBe(7)
+
+    agents.freeze(agents.get('a')!)
+    const saved = Buffer.from(JSON.stringify({ ...profile('a'), learned: 9 }))
+    agents.hold('a', -1, T0, saved, 0, saved.length)
+    expect(agents.dormant.size).toBe(0)
+    expect(agents.get('a')!.learned).toBe(9)
+
+    agents.freeze(agents.get('a')!)
+    expect(agents.delete('a')).toBe(true)
+    expect(agents.size).toBe(0)
+    expect(agents.get('a')).toBeUndefined()
+  })
+
+  it('take in saved rows of agents idle for long as dormant, without parsing them, and revive the others', () => {
+    let parsed = 0
+    const agents = new AgentProfiles((json) => (parsed++, JSON.parse(json) as AgentProfile))
+    const old = profile('old', { blueprintId: 'bp', partition: 1, lastTs: T0 })
+    const recent = profile('recent', { blueprintId: 'bp', partition: 1, lastTs: T0 + 3_600_000 })
+    for (const p of [old, recent]) {
+      const json = Buffer.from(JSON.stringify(p))
+      agents.hold(p.agentId, 1, p.lastTs, json, 0, json.length)
+    }
+    while (agents.reviveSome(1, T0 + 60_000));
+    expect(parsed).toBe(1)
+    expect([...agents.liveValues()].map((p) => p.agentId)).toEqual(['recent'])
+    expect([...agents.dormant.ids()]).toEqual(['old'])
+    expect(agents.idsOn(new Set([1])).sort()).toEqual(['old', 'recent'])
+    expect(JSON.stringify(agents.get('old'))).toBe(JSON.stringify(old))
+  })
+})
+
+describe('freezing idle agents', () => {
+  it('freezes only agents idle since before the cutoff, at level none and saved since their last change', () => {
+    const baselines = new Baselines()
+    const idle = [0, 1, 2, 3].map((i) => {
+      const p = baselines.agentFor(toolCall(T0, { agent: { id: `idle-${i}` } }))
+      p.lastTs = T0
+      return p
+    })
+    const recent = baselines.agentFor(toolCall(T0, { agent: { id: 'recent' } }))
+    recent.lastTs = T0 + 3_600_000
+    idle[1]!.risk.level = 'low'
+    baselines.takeDirty()
+    baselines.markDirty(idle[2]!)
+
+    while (baselines.freezeIdle(T0 + 60_000, 0));
+    expect([...baselines.agents.dormant.ids()].sort()).toEqual(['idle-0', 'idle-3'])
+
+    // Once saved, the changed one goes too, in the next pass.
+    baselines.takeDirty()
+    expect(baselines.freezeIdle(T0 + 60_000, 1000)).toBe(false)
+    expect([...baselines.agents.dormant.ids()].sort()).toEqual(['idle-0', 'idle-2', 'idle-3'])
+  })
+
+  it('spreads a pass over calls of a small budget', () => {
+    const baselines = new Baselines()
+    for (let i = 0; i < 300; i++) baselines.agentFor(toolCall(T0, { agent: { id: `a-${i}`, blueprintId: 'bp' } }))
+    baselines.takeDirty()
+    let calls = 1
+    while (baselines.freezeIdle(T0 + 1, 0)) calls++
+    expect(baselines.agents.dormant.size).toBe(300)
+    // A budget of 0 stops after each freeze; the last call finds the pass done.
+    expect(calls).toBe(301)
+  })
+
+  it('scores a stream exactly as a pipeline that keeps every agent live', () => {
+    const events = decodeAll(benchFleet({ seed: 5, agents: 20, days: 9 }).raw)
+    const live = new Pipeline(validateConfig({ baselines: { dormantAfterMinutes: 0 } }))
+    const dozing = new Pipeline(validateConfig({ baselines: { dormantAfterMinutes: 20 } }))
+    const a: RiskEvent[] = []
+    const b: RiskEvent[] = []
+    let woken = 0
+    events.forEach((e, i) => {
+      live.process(e, undefined, a)
+      if (dozing.baselines.agents.dormant.has(e.agent.id)) woken++
+      dozing.process(e, undefined, b)
+      // A checkpoint, then a pass of the dormancy sweep, as the service runs them.
+      if (i % 50 === 49) {
+        dozing.baselines.takeDirty()
+        while (dozing.baselines.freezeIdle(dozing.dormantBefore, 1));
+      }
+    })
+    expect(woken).toBeGreaterThan(100)
+    expect(a.length).toBeGreaterThan(0)
+    const comparable = (r: RiskEvent) => JSON.stringify({ ...r, detectedAt: undefined })
+    expect(b.map(comparable)).toEqual(a.map(comparable))
+    expect(dozing.baselines.agents.dormant.size).toBeGreaterThan(0)
+    for (const p of live.baselines.agents.values()) expect(JSON.stringify(dozing.baselines.agents.get(p.agentId))).toBe(JSON.stringify(p))
+  })
+})
