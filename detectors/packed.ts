@@ -31,6 +31,13 @@ const SLAB_BYTES = 1 << 20
 const RESERVED_SLAB_BYTES = 256 << 20
 let slab = new ArrayBuffer(SLAB_BYTES)
 let slabUsed = 0
+/**
+ * Slab -> bytes of it in use as far as known: carved, less what `releaseCarved` gave back. Arrays a
+ * detector replaces are not given back, so a slab can be emptier than this says, never fuller.
+ * The current slab's count is `slabUsed` until it is replaced.
+ */
+const inUse = new WeakMap<ArrayBuffer, number>()
+let slabInUse = 0
 /** Slabs allocated by reserveCarving, carved in order before any new one. */
 const reserved: ArrayBuffer[] = []
 let reservedBytes = 0
@@ -42,15 +49,60 @@ export function carve(length: number, bytesEach: number): [ArrayBuffer, number, 
   const bytes = (length * bytesEach + 7) & ~7
   carvedTotal += bytes
   if (bytes > SLAB_BYTES) return [new ArrayBuffer(bytes), 0, length]
-  if (slabUsed + bytes > slab.byteLength) {
-    const next = reserved.shift()
-    if (next) reservedBytes -= next.byteLength
-    slab = next ?? new ArrayBuffer(SLAB_BYTES)
-    slabUsed = 0
-  }
+  if (slabUsed + bytes > slab.byteLength) nextSlab()
   const offset = slabUsed
   slabUsed += bytes
+  slabInUse += bytes
   return [slab, offset, length]
+}
+
+/** Carve from the next reserved slab, or a new one, from now on. */
+function nextSlab(): void {
+  const next = reserved.shift()
+  if (next) reservedBytes -= next.byteLength
+  inUse.set(slab, slabInUse)
+  slab = next ?? new ArrayBuffer(SLAB_BYTES)
+  slabUsed = 0
+  slabInUse = 0
+}
+
+/** Give back what `a` was carved from: the caller drops it (an agent frozen dormant, relocated or deleted). */
+export function releaseCarved(a: ArrayBufferView): void {
+  const bytes = (a.byteLength + 7) & ~7
+  if (a.buffer === slab) slabInUse -= bytes
+  else {
+    const n = inUse.get(a.buffer as ArrayBuffer)
+    if (n !== undefined) inUse.set(a.buffer as ArrayBuffer, Math.max(0, n - bytes))
+  }
+}
+
+/**
+ * Whether `a` sits in a slab less than half in use: the few agents still live in it keep all of it,
+ * and moving them (their arrays carved anew) frees it. Why half: a slab is then moved out of at
+ * most once for every two agents carved into it.
+ *
+ * The slab being carved counts against what was carved from it so far (a restore's reservation is
+ * carved for minutes); when it is sparse, carving moves on to the next one, so that moving out of
+ * it leaves it.
+ */
+export function inSparseSlab(a: ArrayBufferView): boolean {
+  if (a.buffer === slab) {
+    if (slabInUse >= slabUsed / 2) return false
+    nextSlab()
+    return true
+  }
+  const n = inUse.get(a.buffer as ArrayBuffer)
+  return n !== undefined && n < a.buffer.byteLength / 2
+}
+
+/** Give back every typed array in `value` (objects and arrays walked, `depth` levels down). */
+export function releaseAllCarved(value: unknown, depth = 6): void {
+  if (ArrayBuffer.isView(value)) releaseCarved(value)
+  else if (depth > 0 && typeof value === 'object' && value !== null) {
+    if (Array.isArray(value)) {
+      for (const v of value) if (typeof v === 'object') releaseAllCarved(v, depth - 1)
+    } else for (const k in value) releaseAllCarved((value as Record<string, unknown>)[k], depth - 1)
+  }
 }
 
 /** Bytes carved so far, by every typed array in the process. */

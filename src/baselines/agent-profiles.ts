@@ -17,6 +17,7 @@
 import type { AgentProfile } from './profiles.ts'
 import { SavedProfiles } from './saved-profiles.ts'
 import { DormantProfiles } from './dormant-profiles.ts'
+import { inSparseSlab, releaseAllCarved } from '../../detectors/packed.ts'
 
 /** Told that a saved profile could not be revived (not JSON, or refused): the agent starts afresh. */
 type UnreadableProfile = (agentId: string, reason: string) => void
@@ -68,7 +69,12 @@ export class AgentProfiles {
   delete(agentId: string): boolean {
     const held = this.saved.delete(agentId)
     const dormant = this.dormant.delete(agentId)
-    return this.live.delete(agentId) || held || dormant
+    const p = this.live.get(agentId)
+    if (p !== undefined) {
+      this.live.delete(agentId)
+      releaseProfile(p)
+    }
+    return p !== undefined || held || dormant
   }
 
   /** Hold a saved profile's JSON (`json[start, end)`) for revival later; it replaces the agent's profile. */
@@ -86,6 +92,27 @@ export class AgentProfiles {
     if (this.live.get(p.agentId) !== p) return
     this.live.delete(p.agentId)
     this.dormant.freeze(p.agentId, p.blueprintId, p.partition ?? -1, JSON.stringify(p))
+    releaseProfile(p)
+  }
+
+  /**
+   * Whether a live profile should move: its typed arrays sit in a slab mostly given back by agents
+   * frozen or moved before it (detectors/packed.ts), which it alone keeps allocated. Checked on
+   * its dedupe ring, carved with the rest of it.
+   */
+  strands(p: AgentProfile): boolean {
+    return inSparseSlab(p.recentIds)
+  }
+
+  /**
+   * Move a live profile's typed arrays out of the slabs they share (see `strands`): the profile is
+   * revived anew from its JSON, as a restore would, and takes its place. The caller makes sure
+   * nothing holds on to `p` to change it (Baselines.freezeIdle).
+   */
+  relocate(p: AgentProfile): void {
+    if (this.live.get(p.agentId) !== p) return
+    this.live.set(p.agentId, this.revive(JSON.stringify(p)))
+    releaseProfile(p)
   }
 
   /**
@@ -172,3 +199,9 @@ function blueprintIn(json: string): string | undefined {
 }
 
 const BLUEPRINT_FIELD = '"blueprintId":"'
+
+/** Give back the slab space of a profile about to be dropped (detectors/packed.ts). */
+function releaseProfile(p: AgentProfile): void {
+  releaseAllCarved(p.states)
+  releaseAllCarved(p.recentIds)
+}

@@ -56,6 +56,12 @@ export class Baselines {
   /** The checkpoint snapshot being encoded, if any (see snapshot.ts). */
   private snapshot: AgentSnapshot<unknown> | undefined
   private readonly dirtyPartials = new Set<BlueprintProfile>()
+  /**
+   * How long an agent goes without events before it is kept dormant (`baselines.dormantAfterMinutes`,
+   * set by the pipeline); Infinity for never. Only sizes a restore's reservation here: freezing is
+   * driven by `freezeIdle`. Milliseconds of event time.
+   */
+  dormantAfterMs = Infinity
   /** Live profiles still to visit in the current pass of `freezeIdle`. */
   private idleSweep: Iterator<AgentProfile> | undefined
   /** A restore under way (expectRestores): agents expected, restored so far, bytes carved before it. */
@@ -130,9 +136,10 @@ export class Baselines {
    * Freeze idle agents (agent-profiles.ts, dormant-profiles.ts) for about `budgetMs` milliseconds:
    * those whose latest event is older than `before` (epoch ms of event time), at risk level none
    * (the elevated are swept as their risk decays, pipeline.ts), and saved since their last change
-   * (a checkpoint would only thaw them again). One pass over the live profiles is spread over as
-   * many calls as it takes; returns true while the pass is under way, false once it is done (the
-   * next call starts another).
+   * (a checkpoint would only thaw them again). Agents that stay live but alone keep a slab of typed
+   * arrays allocated, its other agents frozen, are moved out of it (AgentProfiles.relocate). One
+   * pass over the live profiles is spread over as many calls as it takes; returns true while the
+   * pass is under way, false once it is done (the next call starts another).
    */
   freezeIdle(before: number, budgetMs: number): boolean {
     const until = performance.now() + budgetMs
@@ -144,14 +151,13 @@ export class Baselines {
         return false
       }
       const p = next.value
-      let froze = false
-      if (p.lastTs < before && p.risk.level === 'none' && !this.dirtyAgents.has(p.agentId)) {
-        this.agents.freeze(p)
-        froze = true
-      }
-      // The clock is read after each freeze (~0.2 ms) and every 64 agents looked at: reading it
-      // costs more than looking at one.
-      if ((froze || (n & 63) === 0) && performance.now() >= until) return true
+      let moved = true
+      if (p.lastTs < before && p.risk.level === 'none' && !this.dirtyAgents.has(p.agentId)) this.agents.freeze(p)
+      else if (this.agents.strands(p)) this.agents.relocate(p)
+      else moved = false
+      // The clock is read after each freeze or move (~0.1-0.2 ms) and every 64 agents looked at:
+      // reading it costs more than looking at one.
+      if ((moved || (n & 63) === 0) && performance.now() >= until) return true
     }
   }
 
@@ -233,7 +239,11 @@ export class Baselines {
     const sample = this.restoreSample
     if (sample !== undefined && ++sample.restored === RESERVE_SAMPLE_AGENTS) {
       this.restoreSample = undefined
-      reserveCarving(((carvedBytes() - sample.carvedBefore) / RESERVE_SAMPLE_AGENTS) * (sample.agents - RESERVE_SAMPLE_AGENTS))
+      // Held rows of agents idle for longer than dormantAfterMs go dormant, never revived: no typed
+      // arrays are reserved for their share of the agents still to come.
+      const held = this.agents.saved
+      const revivedShare = held.size > 0 ? held.countSince(held.latestTs - this.dormantAfterMs) / held.size : 1
+      reserveCarving(((carvedBytes() - sample.carvedBefore) / RESERVE_SAMPLE_AGENTS) * (sample.agents - RESERVE_SAMPLE_AGENTS) * revivedShare)
     }
     return p
   }

@@ -126,6 +126,13 @@ export class SavedProfiles {
     return row === undefined ? undefined : this.lastTsOfRow[row]
   }
 
+  /** Profiles held whose agent's latest event is at or after `ts` (epoch ms). */
+  countSince(ts: number): number {
+    let n = 0
+    for (let row = this.cursor; row < this.ids.length; row++) if (this.ids[row] !== '' && this.lastTsOfRow[row]! >= ts) n++
+    return n
+  }
+
   /** The agent id of the earliest profile held (slab order: taking in this order frees slabs soonest). */
   next(): string | undefined {
     while (this.cursor < this.ids.length && this.ids[this.cursor] === '') this.cursor++

@@ -65,6 +65,8 @@ export class Pipeline {
 
   setConfig(config: Config): void {
     this.config = config
+    const minutes = config.baselines.dormantAfterMinutes
+    this.baselines.dormantAfterMs = minutes > 0 ? minutes * 60_000 : Infinity
     this.resolver = new DetectorSettingsResolver(config)
   }
 

@@ -167,6 +167,34 @@ describe('freezing idle agents', () => {
     expect(calls).toBe(301)
   })
 
+  it('moves agents that stay live out of the slabs their frozen neighbours left, unchanged', () => {
+    const baselines = new Baselines()
+    const first = baselines.agentFor(toolCall(T0, { agent: { id: 'a-0', blueprintId: 'bp' } }))
+    // Agents until typed arrays are carved from a second slab, and as many again.
+    let n = 1
+    while (baselines.agents.get(`a-${n - 1}`)!.recentIds.buffer === first.recentIds.buffer) baselines.agentFor(toolCall(T0, { agent: { id: `a-${n++}`, blueprintId: 'bp' } }))
+    for (const end = 2 * n; n < end; ) baselines.agentFor(toolCall(T0, { agent: { id: `a-${n++}`, blueprintId: 'bp' } }))
+    baselines.takeDirty()
+    const active = new Map<string, { json: string; buffer: ArrayBufferLike }>()
+    for (let i = 0; i < n; i += 10) {
+      const p = baselines.agents.get(`a-${i}`)!
+      baselines.markDirty(p)
+      active.set(p.agentId, { json: JSON.stringify(p), buffer: p.recentIds.buffer })
+    }
+
+    // The first pass freezes the idle ones; an agent visited before its neighbours were frozen is moved by the next.
+    while (baselines.freezeIdle(T0 + 1, 1000));
+    while (baselines.freezeIdle(T0 + 1, 1000));
+    expect(baselines.agents.dormant.size).toBe(n - active.size)
+    const live = [...baselines.agents.liveValues()]
+    expect(live.map((p) => p.agentId).sort()).toEqual([...active.keys()].sort())
+    for (const p of live) {
+      expect(JSON.stringify(p)).toBe(active.get(p.agentId)!.json)
+      expect(p.recentIds.buffer).not.toBe(first.recentIds.buffer)
+    }
+    expect(live.filter((p) => p.recentIds.buffer !== active.get(p.agentId)!.buffer).length).toBeGreaterThan(active.size / 2)
+  })
+
   it('scores a stream exactly as a pipeline that keeps every agent live', () => {
     const events = decodeAll(benchFleet({ seed: 5, agents: 20, days: 9 }).raw)
     const live = new Pipeline(validateConfig({ baselines: { dormantAfterMinutes: 0 } }))
