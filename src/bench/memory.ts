@@ -2,7 +2,8 @@
  * Hot state per agent: heap used after GC, divided by agents, with profiles that carry realistic
  * history. A few hundred agents are trained on simulator data; their profiles are cloned under new
  * ids (parsed from their JSON, as a restore builds them) into one Baselines instance until it holds
- * N agents. Each size runs in its own child process
+ * N agents: every agent live. Then every agent is made dormant, as a fleet idle for
+ * `baselines.dormantAfterMinutes` is. Each size runs in its own child process
  * with --expose-gc and a heap limit, so a size that does not fit is reported, not fatal.
  */
 import os from 'node:os'
@@ -43,7 +44,22 @@ export interface MemoryChildResult {
   /** decode + validate + process with the agents resident, after a warm-up pass (see residentThroughput). */
   residentEps?: number
   residentEvents?: number
+  /**
+   * Then the fleet idle: first one agent in ACTIVE_EVERY kept live (changed since its last save, as
+   * if its events kept coming) and the rest made dormant by two passes of the sweep
+   * (Baselines.freezeIdle; the service runs one every 10 s), then every agent dormant. Memory held
+   * per agent after GC in each case, against the same baseline as bytesPerAgent; agents frozen
+   * (those at an elevated level stay live); mean record; sweep time per agent frozen (the moves of
+   * the live agents out of emptied slabs included); time to thaw one (its profile read back live,
+   * for a sample of THAW_SAMPLE). Bytes and microseconds.
+   */
+  dormant: { someActiveBytesPerAgent: number; bytesPerAgent: number; agents: number; recordBytes: number; freezeUs: number; thawUs: number }
 }
+
+/** In the first dormant measure, one agent in this many stays live. */
+const ACTIVE_EVERY = 10
+/** Dormant agents thawed to time a thaw. */
+const THAW_SAMPLE = 10_000
 
 async function gcFully(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc
@@ -97,8 +113,10 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
   const heapAfterBytes = after.heapUsed + after.arrayBuffers
   if (baselines.agents.size !== opts.agents) throw new Error('agents lost')
   const resident = opts.stream ? residentThroughput(baselines, opts.stream) : undefined
+  const dormant = await measureDormant(baselines, opts.agents, heapBeforeBytes)
   // The templates' JSON is freed above, so (after - before) undercounts by its size: ~25 KB x templates.
   return {
+    dormant,
     ...(resident ? { residentEps: resident.eps, residentEvents: resident.events } : {}),
     agents: opts.agents,
     templates: count,
@@ -109,6 +127,37 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
     fillMs,
     jsonBytesByPart: parts,
   }
+}
+
+/** The fleet made dormant, all but a tenth then all of it (see MemoryChildResult.dormant). */
+async function measureDormant(baselines: Baselines, agents: number, heapBeforeBytes: number): Promise<MemoryChildResult['dormant']> {
+  const held = async () => {
+    await gcFully()
+    const m = process.memoryUsage()
+    return (m.heapUsed + m.arrayBuffers - heapBeforeBytes) / agents
+  }
+  const sweep = () => {
+    while (baselines.freezeIdle(Infinity, Infinity));
+  }
+  // The resident stream's agents were changed since any save: they stay live, as in the service.
+  let i = 0
+  for (const p of baselines.agents.liveValues()) if (i++ % ACTIVE_EVERY === 0) baselines.markDirty(p)
+  const began = performance.now()
+  sweep()
+  sweep()
+  const sweepMs = performance.now() - began
+  const someFrozen = baselines.agents.dormant.size
+  const someActiveBytesPerAgent = await held()
+  baselines.takeDirty()
+  sweep()
+  const frozen = baselines.agents.dormant.size
+  const recordBytes = baselines.agents.dormant.bytes / Math.max(1, frozen)
+  const bytesPerAgent = await held()
+  const sample = [...baselines.agents.dormant.ids()].slice(0, THAW_SAMPLE)
+  const thawBegan = performance.now()
+  for (const id of sample) baselines.agents.get(id)
+  const thawMs = performance.now() - thawBegan
+  return { someActiveBytesPerAgent, bytesPerAgent, agents: frozen, recordBytes, freezeUs: (sweepMs * 1000) / Math.max(1, someFrozen), thawUs: (thawMs * 1000) / Math.max(1, sample.length) }
 }
 
 /**
@@ -168,6 +217,12 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<BenchSec
     figures.push(figure(`memory.bytes_per_agent.${agents}`, `hot state per agent, ${label}`, 'bytes', values, { target, ...(failure ? { note: `${label}: ${failure}` } : {}) }))
     const eps = runs.flatMap((r) => (r.residentEps === undefined ? [] : [r.residentEps]))
     if (eps.length) figures.push(figure(`memory.resident_pipeline_eps.${agents}`, `  decode+validate+process with them resident`, 'events/s', eps))
+    if (runs.length) {
+      figures.push(figure(`memory.some_active_bytes_per_agent.${agents}`, `  then a tenth active, the rest dormant`, 'bytes', runs.map((r) => r.dormant.someActiveBytesPerAgent), { target }))
+      figures.push(figure(`memory.dormant_bytes_per_agent.${agents}`, `  then all dormant`, 'bytes', runs.map((r) => r.dormant.bytesPerAgent), { target }))
+      figures.push(figure(`memory.dormant_freeze_us.${agents}`, `  freezing one (sweep time)`, 'us', runs.map((r) => r.dormant.freezeUs)))
+      figures.push(figure(`memory.dormant_thaw_us.${agents}`, `  thawing one (its next event or reader)`, 'us', runs.map((r) => r.dormant.thawUs)))
+    }
     if (values.length) knownBytesPerAgent = Math.max(...values)
     perSize[agents] = { runs, ...(failure ? { failure } : {}) }
   }
