@@ -8,6 +8,7 @@ import type { Config } from '../../schemas/config.ts'
 import type { RiskEvent } from '../../schemas/risk.ts'
 import { validateConfig } from '../config/load.ts'
 import type { AgentProfile } from '../baselines/profiles.ts'
+import type { DormantProfiles } from '../baselines/dormant-profiles.ts'
 import { Pipeline } from '../pipeline/pipeline.ts'
 import { idHash } from '../baselines/recent-ids.ts'
 import { generateFleet, mulberry32 } from '../sim/index.ts'
@@ -97,6 +98,26 @@ const BENCH_PARTITIONS = 6
  * ninth round, without them: 16 bytes an agent fewer at 100,000 agents). An agent's events share
  * a partition (keyed by agent id; the hash is not Kafka's murmur2, only the spread matters here).
  */
+/**
+ * Fill the dormant profiles' dictionaries (src/baselines/dormant-profiles.ts) with `primers`, then
+ * forget them. Why: a blueprint's dictionary is the first profiles frozen for it; in the bench those
+ * would be templates that later clones copy nearly byte for byte, which deflate to a fifth of what
+ * a real peer does. Agents of a real fleet all differ, as another seed's fleet
+ * (`dictionaryPrimers`) differs from the templates.
+ */
+export function primeDormantDictionaries(dormant: DormantProfiles, primers: readonly AgentProfile[]): void {
+  for (const p of primers) {
+    const id = `dictionary-primer-${p.agentId}`
+    dormant.freeze(id, p.blueprintId, -1, JSON.stringify(p))
+    dormant.delete(id)
+  }
+}
+
+/** Trained profiles of the fleet of the next seed, same blueprints: see primeDormantDictionaries. */
+export function dictionaryPrimers(fleet: FleetSize): AgentProfile[] {
+  return trainedProfiles(benchFleet({ ...fleet, seed: fleet.seed + 1 }))
+}
+
 export function trainedProfiles(fleet: BenchFleet, config: Config = defaultConfig()): AgentProfile[] {
   const pipeline = new Pipeline(config)
   const nextOffset = new Map<string, number>()

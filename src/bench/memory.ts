@@ -11,7 +11,7 @@ import { Baselines } from '../baselines/baselines.ts'
 import { Pipeline } from '../pipeline/pipeline.ts'
 import type { AgentProfile } from '../baselines/profiles.ts'
 import { runInChild } from './child.ts'
-import { benchFleet, decodeAndProcess, defaultConfig, laterWeeks, ProfileCloner, trainedProfiles, type FleetSize } from './data.ts'
+import { benchFleet, decodeAndProcess, defaultConfig, dictionaryPrimers, laterWeeks, primeDormantDictionaries, ProfileCloner, trainedProfiles, type FleetSize } from './data.ts'
 import { MiB } from './machine.ts'
 import { figure, type BenchSection, type Figure } from './report.ts'
 
@@ -51,7 +51,8 @@ export interface MemoryChildResult {
    * per agent after GC in each case, against the same baseline as bytesPerAgent; agents frozen
    * (those at an elevated level stay live); mean record; sweep time per agent frozen (the moves of
    * the live agents out of emptied slabs included); time to thaw one (its profile read back live,
-   * for a sample of THAW_SAMPLE). Bytes and microseconds.
+   * for a sample of THAW_SAMPLE). The blueprints' dictionaries are primed with another fleet's
+   * profiles first (see primeDormantDictionaries). Bytes and microseconds.
    */
   dormant: { someActiveBytesPerAgent: number; bytesPerAgent: number; agents: number; recordBytes: number; freezeUs: number; thawUs: number }
 }
@@ -113,7 +114,7 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
   const heapAfterBytes = after.heapUsed + after.arrayBuffers
   if (baselines.agents.size !== opts.agents) throw new Error('agents lost')
   const resident = opts.stream ? residentThroughput(baselines, opts.stream) : undefined
-  const dormant = await measureDormant(baselines, opts.agents, heapBeforeBytes)
+  const dormant = await measureDormant(baselines, opts.agents, heapBeforeBytes, opts.fleet)
   // The templates' JSON is freed above, so (after - before) undercounts by its size: ~25 KB x templates.
   return {
     dormant,
@@ -130,7 +131,8 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
 }
 
 /** The fleet made dormant, all but a tenth then all of it (see MemoryChildResult.dormant). */
-async function measureDormant(baselines: Baselines, agents: number, heapBeforeBytes: number): Promise<MemoryChildResult['dormant']> {
+async function measureDormant(baselines: Baselines, agents: number, heapBeforeBytes: number, fleet: FleetSize): Promise<MemoryChildResult['dormant']> {
+  primeDormantDictionaries(baselines.agents.dormant, dictionaryPrimers(fleet))
   const held = async () => {
     await gcFully()
     const m = process.memoryUsage()

@@ -18,7 +18,7 @@ import { Baselines } from '../baselines/baselines.ts'
 import type { AgentProfile } from '../baselines/profiles.ts'
 import { Store } from '../store/store.ts'
 import { runInChild } from './child.ts'
-import { benchFleet, defaultConfig, ProfileCloner, trainedProfiles, type FleetSize } from './data.ts'
+import { benchFleet, defaultConfig, dictionaryPrimers, primeDormantDictionaries, ProfileCloner, trainedProfiles, type FleetSize } from './data.ts'
 import { MiB } from './machine.ts'
 import { figure, type BenchSection, type Figure } from './report.ts'
 import { median, perSecond } from './stats.ts'
@@ -59,6 +59,13 @@ export interface RestoreChildResult {
    */
   partitionMs: number[]
   partitionAgents: number
+  /**
+   * After each partition restore, every held profile made dormant instead of revived, as the
+   * background revival does for agents idle for `baselines.dormantAfterMinutes` (their JSON
+   * deflated without being parsed): time per run, and the mean record. Milliseconds and bytes.
+   */
+  partitionDormantMs: number[]
+  dormantRecordBytes: number
   /** Mean serialised profile (the `state` column). Bytes (UTF-16 chars). */
   meanStateChars: number
   /** On-disk size of the table, compressed. Bytes. */
@@ -91,10 +98,15 @@ export async function measureRestoreInProcess(opts: RestoreChildOptions): Promis
     const revivedMs: number[] = []
     let heldBytes = 0
     const partitionMs: number[] = []
+    const partitionDormantMs: number[] = []
+    let dormantRecordBytes = 0
     let partitionAgents = 0
+    const primers = dictionaryPrimers(opts.fleet)
     for (let run = 0; run < opts.runs; run++) {
-      const r = await restoreOnce(cfg, [0])
+      const r = await restoreOnce(cfg, [0], primers)
       partitionMs.push(r.heldMs)
+      partitionDormantMs.push(r.revivedMs)
+      dormantRecordBytes = r.dormantRecordBytes
       partitionAgents = r.agents
       if (partitionAgents !== Math.ceil(opts.agents / PARTITIONS)) throw new Error(`restored ${partitionAgents} agents of partition 0`)
     }
@@ -114,6 +126,8 @@ export async function measureRestoreInProcess(opts: RestoreChildOptions): Promis
       heldBytes,
       partitionMs,
       partitionAgents,
+      partitionDormantMs,
+      dormantRecordBytes,
       meanStateChars: Math.round(stateChars),
       tableBytesOnDisk: Number(size?.bytes ?? 0),
     }
@@ -125,9 +139,15 @@ export async function measureRestoreInProcess(opts: RestoreChildOptions): Promis
 /**
  * One timed restore, as a starting service (or an instance assigned `partitions`) does it: a fresh
  * Store and Baselines, each agent's saved row held as it is read; then, timed apart, every held
- * profile revived. The Baselines is dropped on return, so two restored sets never share the heap.
+ * profile revived (or made dormant, as those of agents long idle are). The Baselines is dropped on
+ * return, so two restored sets never share the heap.
  */
-async function restoreOnce(cfg: Config['store'], partitions?: number[]): Promise<{ heldMs: number; revivedMs: number; heldBytes: number; agents: number }> {
+async function restoreOnce(
+  cfg: Config['store'],
+  partitions?: number[],
+  /** Made dormant instead of revived, the dictionaries primed with these (see primeDormantDictionaries). */
+  dormantPrimers?: readonly AgentProfile[],
+): Promise<{ heldMs: number; revivedMs: number; heldBytes: number; agents: number; dormantRecordBytes: number }> {
   const store = await Store.open(cfg)
   const baselines = new Baselines()
   const t = performance.now()
@@ -136,11 +156,15 @@ async function restoreOnce(cfg: Config['store'], partitions?: number[]): Promise
   await store.close()
   const heldBytes = baselines.agents.saved.bytes
   const agents = baselines.agents.size
+  if (dormantPrimers) primeDormantDictionaries(baselines.agents.dormant, dormantPrimers)
   const began = performance.now()
-  baselines.agents.reviveAll()
+  // Every held row's latest event is before Infinity: all go dormant.
+  while (baselines.agents.reviveSome(Infinity, dormantPrimers ? Infinity : -Infinity));
   const revivedMs = performance.now() - began
   if (baselines.agents.size !== agents) throw new Error(`${agents - baselines.agents.size} held profiles could not be revived`)
-  return { heldMs, revivedMs, heldBytes, agents }
+  const dormant = baselines.agents.dormant
+  if (dormantPrimers && dormant.size !== agents) throw new Error(`${agents - dormant.size} held profiles not made dormant`)
+  return { heldMs, revivedMs, heldBytes, agents, dormantRecordBytes: dormant.size ? dormant.bytes / dormant.size : 0 }
 }
 
 export interface RestoreBenchOptions {
@@ -177,6 +201,8 @@ export async function runRestoreBench(opts: RestoreBenchOptions): Promise<BenchS
       figure(`restore.revive_us.${agents}`, `  revival per agent (its first event, if before)`, 'us', r.revivedMs.map((ms) => (ms * 1000) / agents)),
       figure(`restore.held_bytes_per_agent.${agents}`, `  saved profile held per agent until revived`, 'bytes', [r.heldBytes / agents]),
       figure(`restore.partition_seconds.${agents}`, `restore one partition of ${PARTITIONS} of them (${r.partitionAgents.toLocaleString('en-US')} agents), rows held`, 's', r.partitionMs.map((ms) => ms / 1000)),
+      figure(`restore.dormant_us.${agents}`, `  then each made dormant instead (idle agents), per agent`, 'us', r.partitionDormantMs.map((ms) => (ms * 1000) / r.partitionAgents)),
+      figure(`restore.dormant_bytes_per_agent.${agents}`, `  dormant record per agent`, 'bytes', [r.dormantRecordBytes]),
     )
   }
   // Linear extrapolation from the two largest measured sizes, when the target size was not measured.
