@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createService, type Service } from '../../src/service.ts'
+import { testConfig } from '../helpers/store.ts'
+import { HOUR, MINUTE, T0, toolCall } from '../../detectors/fixtures/kit.ts'
+import type { AgentEvent } from '../../schemas/events.ts'
+
+const line = (e: AgentEvent) => JSON.stringify(e, (k, v) => (k === 'ts' ? undefined : v))
+const msg = (e: AgentEvent) => ({ value: line(e), origin: 'http' })
+
+/** Resolves once `check` holds, polling every 20 ms; fails after `ms`. */
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
+  const began = Date.now()
+  while (!check()) {
+    if (Date.now() - began > ms) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+let service: Service
+beforeAll(async () => {
+  service = await createService(testConfig({ baselines: { dormantAfterMinutes: 60 } }), { dormancySweepMs: 50 })
+  await service.start()
+})
+afterAll(async () => {
+  await service.stop()
+})
+
+describe('the service keeps idle agents dormant', () => {
+  it('freezes an agent idle for longer than dormantAfterMinutes, and wakes it with the state it had', async () => {
+    const sleeper = Array.from({ length: 20 }, (_, i) => toolCall(T0 + 9 * HOUR + i * MINUTE, { agent: { id: 'sleeper' } }))
+    const busy = Array.from({ length: 20 }, (_, i) => toolCall(T0 + 12 * HOUR + i * MINUTE, { agent: { id: 'busy' } }))
+    await service.deps.ingest([...sleeper, ...busy].map(msg))
+    const agents = service.pipeline.baselines.agents
+    const before = JSON.stringify(agents.get('sleeper'))
+
+    // Idle for three hours of event time at the latest event: frozen by a pass of the sweep.
+    await until(() => agents.dormant.has('sleeper'))
+    expect(agents.dormant.has('busy')).toBe(false)
+    expect(service.deps.metrics()).toContain('agentwatch_agents_dormant 1\n')
+    expect(service.deps.metrics()).toContain('agentwatch_agents{level="none"} 2\n')
+
+    // A redelivered event of the dormant agent changes nothing: its dedupe ring was kept.
+    const again = await service.deps.ingest([msg(sleeper.at(-1)!)])
+    expect(again.results[0]).toMatchObject({ status: 'duplicate' })
+    expect(JSON.stringify(agents.get('sleeper'))).toBe(before)
+
+    // Frozen again once saved; its next event wakes it and is learned.
+    await until(() => agents.dormant.has('sleeper'))
+    const next = await service.deps.ingest([msg(toolCall(T0 + 13 * HOUR, { agent: { id: 'sleeper' } }))])
+    expect(next.results[0]).toMatchObject({ status: 'accepted' })
+    expect(agents.get('sleeper')!.learned).toBe(21)
+  })
+})
