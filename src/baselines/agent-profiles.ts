@@ -126,13 +126,19 @@ export class AgentProfiles {
     for (const id of [...this.dormant.ids()]) {
       const json = this.dormant.read(id)
       if (json === undefined) continue
+      let copy: AgentProfile
       try {
-        yield this.revive(json)
+        copy = this.revive(json)
       } catch (err) {
         if (!this.unreadable) throw err
         this.dormant.delete(id)
         this.unreadable(id, (err as Error).message)
+        continue
       }
+      yield copy
+      // The caller has moved on: the copy's typed arrays are garbage once it drops the copy, so their
+      // slab space is not counted as in use (detectors/packed.ts).
+      releaseProfile(copy)
     }
   }
 
