@@ -79,7 +79,7 @@ export const BaselinesConfig = z
       .number()
       .min(0)
       .default(60)
-      .describe('An agent at risk level none with no event for this long is kept dormant: its baseline deflated in memory (about a quarter of the size), woken by its next event or reader with exactly the state it had. 0 keeps every agent live. Minutes of event time.'),
+      .describe('An agent at risk level none with no event for this long, and checkpointed since its last change, is kept dormant: its baseline deflated in memory (about a quarter of the size), woken by its next event or reader with exactly the state it had. 0 keeps every agent live from then on (agents already dormant wake at their next event). Minutes of event time.'),
   })
   .strict()
 
