@@ -92,13 +92,6 @@ export function decodeAndProcess(pipeline: Pipeline, raw: readonly Buffer[], out
 const BENCH_PARTITIONS = 6
 
 /**
- * Agents trained on a fleet in memory: their profiles have realistic history to clone from. Each
- * event comes with a topic, partition and offset, as from Kafka in the service, so a profile holds
- * what a running service's does: its partition and its last offset per topic (until 2026-11-27's
- * ninth round, without them: 16 bytes an agent fewer at 100,000 agents). An agent's events share
- * a partition (keyed by agent id; the hash is not Kafka's murmur2, only the spread matters here).
- */
-/**
  * Fill the dormant profiles' dictionaries (src/baselines/dormant-profiles.ts) with `primers`, then
  * forget them. Why: a blueprint's dictionary is the first profiles frozen for it; in the bench those
  * would be templates that later clones copy nearly byte for byte, which deflate to a fifth of what
@@ -118,6 +111,13 @@ export function dictionaryPrimers(fleet: FleetSize): AgentProfile[] {
   return trainedProfiles(benchFleet({ ...fleet, seed: fleet.seed + 1 }))
 }
 
+/**
+ * Agents trained on a fleet in memory: their profiles have realistic history to clone from. Each
+ * event comes with a topic, partition and offset, as from Kafka in the service, so a profile holds
+ * what a running service's does: its partition and its last offset per topic (until 2026-11-27's
+ * ninth round, without them: 16 bytes an agent fewer at 100,000 agents). An agent's events share
+ * a partition (keyed by agent id; the hash is not Kafka's murmur2, only the spread matters here).
+ */
 export function trainedProfiles(fleet: BenchFleet, config: Config = defaultConfig()): AgentProfile[] {
   const pipeline = new Pipeline(config)
   const nextOffset = new Map<string, number>()
