@@ -331,12 +331,27 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
     ingest: (messages) => (opts.eventForwarder ? forwardToKafka(messages, opts.eventForwarder) : durably(() => processBatch(messages))),
     agents: {
       list: async ({ limit, offset, level, blueprintId }) => {
-        // Every profile is read: wait for the background revival rather than block on it.
+        // Every agent is listed: wait for the background revival rather than block on it.
         await revived
-        const all = [...pipeline.baselines.agents.values()]
-          .filter((p) => (level ? p.risk.level === level : true) && (blueprintId ? p.blueprintId === blueprintId : true))
-          .sort((a, b) => levelRank(b.risk.level) - levelRank(a.risk.level) || b.risk.score - a.risk.score || (a.agentId < b.agentId ? -1 : 1))
-        return { items: all.slice(offset, offset + limit).map(summary), total: all.length }
+        const agents = pipeline.baselines.agents
+        agents.reviveAll()
+        const all: Listed[] = []
+        for (const p of agents.liveValues()) {
+          if ((level ? p.risk.level === level : true) && (blueprintId ? p.blueprintId === blueprintId : true)) all.push({ agentId: p.agentId, level: p.risk.level, score: p.risk.score, profile: p })
+        }
+        // Dormant agents are at level none (Baselines.freezeIdle): listed by their records, and
+        // read only when on the page, so a listing neither wakes a fleet nor reads all of it.
+        if (!level || level === 'none') {
+          for (const d of agents.dormant.entries()) {
+            if (!blueprintId || d.blueprintId === blueprintId) all.push({ agentId: d.agentId, level: 'none', score: d.riskScore })
+          }
+        }
+        all.sort((a, b) => levelRank(b.level) - levelRank(a.level) || b.score - a.score || (a.agentId < b.agentId ? -1 : 1))
+        const items = all.slice(offset, offset + limit).flatMap((a) => {
+          const item = a.profile ? summary(a.profile) : agents.readDormant(a.agentId, summary)
+          return item ? [item] : []
+        })
+        return { items, total: all.length }
       },
       get: (id) => {
         const p = pipeline.baselines.agents.get(id)
@@ -472,6 +487,14 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 
 export class NotFoundError extends Error {
   readonly statusCode = 404
+}
+
+/** An agent as a listing sorts it: a live one with its profile, a dormant one without. */
+interface Listed {
+  agentId: string
+  level: RiskLevel
+  score: number
+  profile?: AgentProfile
 }
 
 function summary(p: AgentProfile): AgentSummary {

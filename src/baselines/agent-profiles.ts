@@ -91,8 +91,20 @@ export class AgentProfiles {
   freeze(p: AgentProfile): void {
     if (this.live.get(p.agentId) !== p) return
     this.live.delete(p.agentId)
-    this.dormant.freeze(p.agentId, p.blueprintId, p.partition ?? -1, JSON.stringify(p))
+    this.dormant.freeze(p.agentId, p.blueprintId, p.partition ?? -1, p.risk.score, JSON.stringify(p))
     releaseProfile(p)
+  }
+
+  /** `read` applied to a dormant agent's profile, revived for the call alone: the agent stays dormant. */
+  readDormant<T>(agentId: string, read: (p: AgentProfile) => T): T | undefined {
+    const json = this.dormant.read(agentId)
+    if (json === undefined) return undefined
+    const copy = this.revive(json)
+    try {
+      return read(copy)
+    } finally {
+      releaseProfile(copy)
+    }
   }
 
   /**
@@ -165,11 +177,12 @@ export class AgentProfiles {
     do {
       const id = this.saved.next()
       if (id === undefined) return false
-      if (this.saved.lastTsOf(id)! < dormantBefore) {
-        const partition = this.saved.partitionOf(id)!
-        const json = this.saved.take(id)!
-        this.dormant.freeze(id, blueprintIn(json), partition, json)
-      } else this.reviveHeld(id, this.saved.take(id)!)
+      const idle = this.saved.lastTsOf(id)! < dormantBefore
+      const partition = this.saved.partitionOf(id)!
+      const json = this.saved.take(id)!
+      const riskScore = idle ? riskScoreIn(json) : undefined
+      if (riskScore !== undefined) this.dormant.freeze(id, blueprintIn(json), partition, riskScore, json)
+      else this.reviveHeld(id, json)
     } while (performance.now() < until)
     return this.saved.size > 0
   }
@@ -193,18 +206,48 @@ export class AgentProfiles {
 }
 
 /**
- * The blueprint id in a profile's JSON, found without parsing it: the first `"blueprintId":"` is the
- * profile's own field (JSON.stringify writes it before any nested event's). Only picks a
- * dictionary (dormant-profiles.ts), so an id with escapes in it costs compression, not correctness.
+ * The blueprint id in a profile's JSON, found without parsing it: JSON.stringify writes the
+ * profile's own `blueprintId`, when it has one, before `firstTs` and before any nested event's.
+ * It picks a dictionary and is what a listing filters dormant agents by.
  */
 function blueprintIn(json: string): string | undefined {
   const at = json.indexOf(BLUEPRINT_FIELD)
-  if (at < 0) return undefined
+  if (at < 0 || at > json.indexOf(FIRST_TS_FIELD)) return undefined
   const from = at + BLUEPRINT_FIELD.length
-  return json.slice(from, json.indexOf('"', from))
+  const id = json.slice(from, json.indexOf('"', from))
+  // An id with escapes in it: read it properly.
+  return id.includes('\\') ? (JSON.parse(json) as AgentProfile).blueprintId : id
 }
 
 const BLUEPRINT_FIELD = '"blueprintId":"'
+const FIRST_TS_FIELD = '"firstTs":'
+
+/**
+ * The profile's `risk.score`, read from its JSON without parsing all of it: `risk` is
+ * `{"families":{...},"score":...` and a family's value holds no braces. Parsed whole when the text
+ * is not laid out so (a profile saved by an older version); undefined when it is not JSON at all
+ * (the caller revives it, which reports it).
+ */
+function riskScoreIn(json: string): number | undefined {
+  const at = json.indexOf(RISK_FIELD)
+  if (at >= 0) {
+    const close = json.indexOf('}', at + RISK_FIELD.length)
+    if (json.startsWith(SCORE_FIELD, close + 1)) {
+      const from = close + 1 + SCORE_FIELD.length
+      const score = Number(json.slice(from, json.indexOf(',', from)))
+      if (Number.isFinite(score)) return score
+    }
+  }
+  try {
+    const score = (JSON.parse(json) as AgentProfile).risk?.score
+    return typeof score === 'number' ? score : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const RISK_FIELD = '"risk":{"families":{'
+const SCORE_FIELD = ',"score":'
 
 /** Give back the slab space of a profile about to be dropped (detectors/packed.ts). */
 function releaseProfile(p: AgentProfile): void {

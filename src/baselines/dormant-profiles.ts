@@ -32,8 +32,11 @@ const DICTIONARY_BYTES = 28 * 1024
  */
 const LEVEL = 6
 
-/** Record header: dictionary (uint32), length of the dictionary prefix used (uint32), partition (int32). Bytes. */
-const HEADER_BYTES = 12
+/**
+ * Record header: dictionary (uint32), length of the dictionary prefix used (uint32), partition
+ * (int32), risk score (float64, so that a listing orders dormant agents without reading them). Bytes.
+ */
+const HEADER_BYTES = 20
 
 /** A blueprint's dictionary: its bytes so far. */
 interface Dictionary {
@@ -48,6 +51,8 @@ export class DormantProfiles {
   private readonly dictionaries: Dictionary[] = []
   /** Blueprint id ('' for agents without one) -> dictionary id. */
   private readonly dictionaryOf = new Map<string, number>()
+  /** Dictionary id -> its blueprint id ('' for agents without one). */
+  private readonly blueprintOfDictionary: string[] = []
   private recordBytes = 0
 
   get size(): number {
@@ -65,9 +70,10 @@ export class DormantProfiles {
 
   /**
    * Keep `json`, the profile's JSON, as the agent's dormant profile, replacing any kept before.
-   * `blueprintId` picks the dictionary; `partition` is the Kafka partition of its events (-1 none).
+   * `blueprintId` picks the dictionary; `partition` is the Kafka partition of its events (-1 none);
+   * `riskScore` is its `risk.score`.
    */
-  freeze(agentId: string, blueprintId: string | undefined, partition: number, json: string): void {
+  freeze(agentId: string, blueprintId: string | undefined, partition: number, riskScore: number, json: string): void {
     const text = Buffer.from(json, 'utf8')
     const [id, dictionary] = this.dictionaryFor(blueprintId ?? '', text)
     const used = dictionary.used
@@ -76,6 +82,7 @@ export class DormantProfiles {
     record.writeUInt32LE(id, 0)
     record.writeUInt32LE(used, 4)
     record.writeInt32LE(partition, 8)
+    record.writeDoubleLE(riskScore, 12)
     deflated.copy(record, HEADER_BYTES)
     this.delete(agentId)
     const stored = record.toString('latin1')
@@ -114,6 +121,15 @@ export class DormantProfiles {
     return this.records.keys()
   }
 
+  /** Every agent kept dormant with its blueprint and risk score, none read. */
+  *entries(): IterableIterator<DormantEntry> {
+    const header = Buffer.alloc(HEADER_BYTES)
+    for (const [agentId, stored] of this.records) {
+      header.write(stored.slice(0, HEADER_BYTES), 'latin1')
+      yield { agentId, blueprintId: this.blueprintOfDictionary[header.readUInt32LE(0)] || undefined, riskScore: header.readDoubleLE(12) }
+    }
+  }
+
   /** Agent ids kept dormant whose events come from one of `partitions`. */
   idsOn(partitions: ReadonlySet<number>): string[] {
     const out: string[] = []
@@ -128,6 +144,7 @@ export class DormantProfiles {
       id = this.dictionaries.length
       this.dictionaries.push({ bytes: Buffer.alloc(DICTIONARY_BYTES), used: 0 })
       this.dictionaryOf.set(blueprintId, id)
+      this.blueprintOfDictionary.push(blueprintId)
     }
     const dictionary = this.dictionaries[id]!
     if (dictionary.used + text.length <= DICTIONARY_BYTES) {
@@ -136,6 +153,13 @@ export class DormantProfiles {
     }
     return [id, dictionary]
   }
+}
+
+/** A dormant agent as `entries` gives it. */
+export interface DormantEntry {
+  agentId: string
+  blueprintId: string | undefined
+  riskScore: number
 }
 
 /** The partition in a record's header (latin1: one char a byte). */

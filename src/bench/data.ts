@@ -101,7 +101,7 @@ const BENCH_PARTITIONS = 6
 export function primeDormantDictionaries(dormant: DormantProfiles, primers: readonly AgentProfile[]): void {
   for (const p of primers) {
     const id = `dictionary-primer-${p.agentId}`
-    dormant.freeze(id, p.blueprintId, -1, JSON.stringify(p))
+    dormant.freeze(id, p.blueprintId, -1, p.risk.score, JSON.stringify(p))
     dormant.delete(id)
   }
 }

@@ -31,16 +31,21 @@ describe('dormant profiles', () => {
       const p = profile(`agent-${i}-ünï`, { blueprintId: bp, partition: i % 4 === 3 ? -1 : i % 4, tools: toolsOf(bp ?? 'none') })
       p.seen = i
       const json = JSON.stringify(p)
-      dormant.freeze(p.agentId, bp, p.partition ?? -1, json)
+      dormant.freeze(p.agentId, bp, p.partition ?? -1, i / 100, json)
       frozen.set(p.agentId, json)
     }
     expect(dormant.size).toBe(60)
     for (const [id, json] of frozen) expect(dormant.read(id)).toBe(json)
     expect(dormant.idsOn(new Set([-1])).sort()).toEqual([...frozen.keys()].filter((_, i) => i % 4 === 3).sort())
     expect(dormant.idsOn(new Set([0, 2])).length).toBe(30)
+    // A listing's view of each, without reading it.
+    const entries = [...dormant.entries()]
+    expect(entries).toHaveLength(60)
+    expect(entries[5]).toEqual({ agentId: 'agent-5-ünï', blueprintId: undefined, riskScore: 0.05 })
+    expect(entries[7]).toEqual({ agentId: 'agent-7-ünï', blueprintId: 'bp-1', riskScore: 0.07 })
 
     // Freezing again replaces; thawing takes the profile out; deleting forgets it.
-    dormant.freeze('agent-0-ünï', 'bp-0', 0, '{"again":true}')
+    dormant.freeze('agent-0-ünï', 'bp-0', 0, 0, '{"again":true}')
     expect(dormant.read('agent-0-ünï')).toBe('{"again":true}')
     expect(dormant.thaw('agent-0-ünï')).toBe('{"again":true}')
     expect(dormant.has('agent-0-ünï')).toBe(false)
@@ -54,16 +59,16 @@ describe('dormant profiles', () => {
     const dormant = new DormantProfiles()
     for (let i = 0; i < 3; i++) {
       const p = profile(`peer-${i}`, { blueprintId: 'bp', tools: toolsOf('bp') })
-      dormant.freeze(p.agentId, 'bp', -1, JSON.stringify(p))
+      dormant.freeze(p.agentId, 'bp', -1, 0, JSON.stringify(p))
     }
     const before = dormant.bytes
     const json = JSON.stringify(profile('newcomer', { blueprintId: 'bp', tools: toolsOf('bp') }))
-    dormant.freeze('newcomer', 'bp', -1, json)
+    dormant.freeze('newcomer', 'bp', -1, 0, json)
     const alone = deflateRawSync(json, { level: 6 }).length
     expect(dormant.bytes - before).toBeLessThan(alone / 2)
     // Another blueprint's vocabulary is not in that dictionary.
     const other = JSON.stringify(profile('stranger', { blueprintId: 'other', tools: toolsOf('other') }))
-    dormant.freeze('stranger', 'other', -1, other)
+    dormant.freeze('stranger', 'other', -1, 0, other)
     expect(dormant.read('stranger')).toBe(other)
   })
 })
@@ -119,17 +124,29 @@ describe('agent profiles kept dormant', () => {
     let parsed = 0
     const agents = new AgentProfiles((json) => (parsed++, JSON.parse(json) as AgentProfile))
     const old = profile('old', { blueprintId: 'bp', partition: 1, lastTs: T0 })
+    old.risk.families = { timing: [0.25, T0] }
+    old.risk.score = 0.1234567890123
+    // No blueprint of its own, but an event kept with one: not taken for the agent's.
+    const orphan = profile('orphan', { partition: 2, lastTs: T0 })
+    orphan.flagged = [toolCall(T0, { agent: { id: 'orphan', blueprintId: 'bp-of-an-event' } })]
     const recent = profile('recent', { blueprintId: 'bp', partition: 1, lastTs: T0 + 3_600_000 })
-    for (const p of [old, recent]) {
+    for (const p of [old, orphan, recent]) {
       const json = Buffer.from(JSON.stringify(p))
-      agents.hold(p.agentId, 1, p.lastTs, json, 0, json.length)
+      agents.hold(p.agentId, p.partition!, p.lastTs, json, 0, json.length)
     }
     while (agents.reviveSome(1, T0 + 60_000));
     expect(parsed).toBe(1)
     expect([...agents.liveValues()].map((p) => p.agentId)).toEqual(['recent'])
-    expect([...agents.dormant.ids()]).toEqual(['old'])
+    expect([...agents.dormant.entries()]).toEqual([
+      { agentId: 'old', blueprintId: 'bp', riskScore: 0.1234567890123 },
+      { agentId: 'orphan', blueprintId: undefined, riskScore: 0 },
+    ])
     expect(agents.idsOn(new Set([1])).sort()).toEqual(['old', 'recent'])
+    // Read for a caller alone, it stays dormant.
+    expect(agents.readDormant('old', (p) => p.risk.score)).toBe(0.1234567890123)
+    expect(agents.dormant.has('old')).toBe(true)
     expect(JSON.stringify(agents.get('old'))).toBe(JSON.stringify(old))
+    expect(JSON.stringify(agents.get('orphan'))).toBe(JSON.stringify(orphan))
   })
 })
 

@@ -27,7 +27,7 @@ afterAll(async () => {
 
 describe('the service keeps idle agents dormant', () => {
   it('freezes an agent idle for longer than dormantAfterMinutes, and wakes it with the state it had', async () => {
-    const sleeper = Array.from({ length: 20 }, (_, i) => toolCall(T0 + 9 * HOUR + i * MINUTE, { agent: { id: 'sleeper' } }))
+    const sleeper = Array.from({ length: 20 }, (_, i) => toolCall(T0 + 9 * HOUR + i * MINUTE, { agent: { id: 'sleeper', blueprintId: 'bp-night' } }))
     const busy = Array.from({ length: 20 }, (_, i) => toolCall(T0 + 12 * HOUR + i * MINUTE, { agent: { id: 'busy' } }))
     await service.deps.ingest([...sleeper, ...busy].map(msg))
     const agents = service.pipeline.baselines.agents
@@ -39,6 +39,14 @@ describe('the service keeps idle agents dormant', () => {
     expect(service.deps.metrics()).toContain('agentwatch_agents_dormant 1\n')
     expect(service.deps.metrics()).toContain('agentwatch_agents{level="none"} 2\n')
 
+    // Listed without being woken: by its record, read only when on the page.
+    const listed = await service.deps.agents.list({ limit: 10, offset: 0 })
+    expect(listed.total).toBe(2)
+    expect(listed.items.find((a) => a.agentId === 'sleeper')).toMatchObject({ agentId: 'sleeper', events: 20, riskLevel: 'none', blueprintId: 'bp-night' })
+    expect((await service.deps.agents.list({ limit: 10, offset: 0, blueprintId: 'bp-night' })).items.map((a) => a.agentId)).toEqual(['sleeper'])
+    expect((await service.deps.agents.list({ limit: 10, offset: 0, level: 'high' })).total).toBe(0)
+    expect(agents.dormant.has('sleeper')).toBe(true)
+
     // A redelivered event of the dormant agent changes nothing: its dedupe ring was kept.
     const again = await service.deps.ingest([msg(sleeper.at(-1)!)])
     expect(again.results[0]).toMatchObject({ status: 'duplicate' })
@@ -46,7 +54,7 @@ describe('the service keeps idle agents dormant', () => {
 
     // Frozen again once saved; its next event wakes it and is learned.
     await until(() => agents.dormant.has('sleeper'))
-    const next = await service.deps.ingest([msg(toolCall(T0 + 13 * HOUR, { agent: { id: 'sleeper' } }))])
+    const next = await service.deps.ingest([msg(toolCall(T0 + 13 * HOUR, { agent: { id: 'sleeper', blueprintId: 'bp-night' } }))])
     expect(next.results[0]).toMatchObject({ status: 'accepted' })
     expect(agents.get('sleeper')!.learned).toBe(21)
   })
