@@ -78,8 +78,11 @@ export const BaselinesConfig = z
     dormantAfterMinutes: z
       .number()
       .min(0)
+      // Below a minute, agents with a pause between two events would be frozen and thawed over and
+      // over (~0.4 ms of the main thread each time).
+      .refine((m) => m === 0 || m >= 1, 'dormantAfterMinutes must be 0 (never) or at least 1')
       .default(60)
-      .describe('An agent at risk level none with no event for this long, and checkpointed since its last change, is kept dormant: its baseline deflated in memory (about a quarter of the size), woken by its next event or reader with exactly the state it had. 0 keeps every agent live from then on (agents already dormant wake at their next event). Minutes of event time.'),
+      .describe('An agent at risk level none with no event for this long, and checkpointed since its last change, is kept dormant: its baseline deflated in memory (about a quarter of the size), woken by its next event or reader with exactly the state it had. 0 keeps every agent live from then on (agents already dormant wake at their next event); otherwise at least 1. Minutes of event time.'),
   })
   .strict()
 

@@ -49,6 +49,8 @@ describe('loadConfig', () => {
         'api:',
         '  keys:',
         '    - { name: ops, role: root, key: short }',
+        'baselines:',
+        '  dormantAfterMinutes: 0.5',
         'unknownSection: {}',
       ].join('\n'),
     )
@@ -57,6 +59,7 @@ describe('loadConfig', () => {
     expect(err.issues.map((i) => i.path).sort()).toEqual([
       'api.keys.0.key',
       'api.keys.0.role',
+      'baselines.dormantAfterMinutes',
       'policy.high.1',
       'risk.halfLifeMinutes',
       'risk.thresholds',
@@ -64,7 +67,8 @@ describe('loadConfig', () => {
       'unknownSection',
     ])
     expect(err.issues.find((i) => i.path === 'api.keys.0.key')?.message).toBe('API keys must be at least 16 characters')
-    expect(err.message).toContain('7 problems')
+    expect(err.issues.find((i) => i.path === 'baselines.dormantAfterMinutes')?.message).toBe('dormantAfterMinutes must be 0 (never) or at least 1')
+    expect(err.message).toContain('8 problems')
     expect(err.message).toContain('risk.typo: unknown key')
   })
 
