@@ -353,24 +353,21 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
         })
         return { items, total: all.length }
       },
-      get: (id) => {
-        const p = pipeline.baselines.agents.get(id)
-        return p ? summary(p) : undefined
-      },
-      baseline: (id) => {
-        const p = pipeline.baselines.agents.get(id)
-        if (!p) return undefined
-        const bp = p.blueprintId ? pipeline.baselines.blueprints.get(p.blueprintId) : undefined
-        return {
-          agent: summary(p),
-          learnedEvents: p.learned,
-          historyDays: p.learned ? (p.lastTs - p.firstLearnedTs) / 86_400_000 : 0,
-          flaggedEventsKept: p.flagged.length,
-          // Counts as numbers, not the base64 they are saved as.
-          detectors: withPlainArrays(p.states),
-          blueprint: bp ? { blueprintId: bp.blueprintId, agents: bp.agents, learnedEvents: bp.learned, detectors: withPlainArrays(bp.states) } : null,
-        }
-      },
+      // Views of one agent read a dormant one without waking it.
+      get: (id) => pipeline.baselines.agents.view(id, summary),
+      baseline: (id) =>
+        pipeline.baselines.agents.view(id, (p) => {
+          const bp = p.blueprintId ? pipeline.baselines.blueprints.get(p.blueprintId) : undefined
+          return {
+            agent: summary(p),
+            learnedEvents: p.learned,
+            historyDays: p.learned ? (p.lastTs - p.firstLearnedTs) / 86_400_000 : 0,
+            flaggedEventsKept: p.flagged.length,
+            // Counts as numbers, not the base64 they are saved as.
+            detectors: withPlainArrays(p.states),
+            blueprint: bp ? { blueprintId: bp.blueprintId, agents: bp.agents, learnedEvents: bp.learned, detectors: withPlainArrays(bp.states) } : null,
+          }
+        }),
     },
     riskEvents: {
       query: (f) => store.queryRiskEvents(f),

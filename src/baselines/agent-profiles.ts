@@ -95,6 +95,18 @@ export class AgentProfiles {
     releaseProfile(p)
   }
 
+  /**
+   * `read` applied to the agent's profile, for a reader that changes nothing (the API's views): a
+   * dormant one is revived for the call alone and stays dormant; undefined for an unknown agent.
+   */
+  view<T>(agentId: string, read: (p: AgentProfile) => T): T | undefined {
+    const p = this.live.get(agentId)
+    if (p !== undefined) return read(p)
+    if (this.dormant.has(agentId)) return this.readDormant(agentId, read)
+    const held = this.get(agentId)
+    return held === undefined ? undefined : read(held)
+  }
+
   /** `read` applied to a dormant agent's profile, revived for the call alone: the agent stays dormant. */
   readDormant<T>(agentId: string, read: (p: AgentProfile) => T): T | undefined {
     const json = this.dormant.read(agentId)

@@ -45,6 +45,9 @@ describe('the service keeps idle agents dormant', () => {
     expect(listed.items.find((a) => a.agentId === 'sleeper')).toMatchObject({ agentId: 'sleeper', events: 20, riskLevel: 'none', blueprintId: 'bp-night' })
     expect((await service.deps.agents.list({ limit: 10, offset: 0, blueprintId: 'bp-night' })).items.map((a) => a.agentId)).toEqual(['sleeper'])
     expect((await service.deps.agents.list({ limit: 10, offset: 0, level: 'high' })).total).toBe(0)
+    // So is an analyst's view of it.
+    expect(service.deps.agents.get('sleeper')).toMatchObject({ agentId: 'sleeper', events: 20 })
+    expect(service.deps.agents.baseline('sleeper')).toMatchObject({ learnedEvents: 20, agent: { agentId: 'sleeper' } })
     expect(agents.dormant.has('sleeper')).toBe(true)
 
     // A redelivered event of the dormant agent changes nothing: its dedupe ring was kept.
