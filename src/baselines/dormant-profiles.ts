@@ -4,7 +4,7 @@
  * its in-memory layout by its next event or reader (agent-profiles.ts).
  *
  * Why: a profile in its in-memory layout costs ~8.3 KB (docs/benchmarks.md); its JSON deflated
- * against a dictionary of its blueprint's profiles ~2 KB. In a fleet of a million agents most are
+ * against a dictionary of its blueprint's profiles ~2.1 KB, ~2.2 KB with its id and map entry. In a fleet of a million agents most are
  * idle at any one time, so the memory of the fleet follows the agents active recently.
  *
  * Why a dictionary per blueprint: agents of one blueprint share their vocabulary (tools, resources,
@@ -26,9 +26,10 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib'
 const DICTIONARY_BYTES = 28 * 1024
 
 /**
- * Deflate level. On the bench's trained profiles, 6 gives records of 1,687 bytes against 1,936 at 1
- * and 1,672 at 9, and a freeze (JSON included) takes 177 us against 135 and 266 (docs/benchmarks.md,
- * tenth round). Freezing runs between events; a thaw costs the same at every level.
+ * Deflate level. On the bench's trained profiles (unprimed dictionaries: the sizes are low, the
+ * ratios hold), 6 gives records of 1,687 bytes against 1,936 at 1 and 1,672 at 9, and a freeze
+ * (JSON included) takes 177 us against 135 and 266 (docs/benchmarks.md, tenth round). Freezing runs
+ * between events; a thaw costs the same at every level.
  */
 const LEVEL = 6
 
