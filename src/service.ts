@@ -110,26 +110,31 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   if (initial.kafka.enabled) pipeline.baselines.holdAssignedOnly()
   pipeline.baselines.restorePartials(await store.loadPartials(), pipeline.mergeProfiles)
   // With Kafka, agents are restored per partition on assignment; otherwise all of them now.
-  // How a restore goes: told how many agents come before the first, it checks they fit and
-  // reserves their typed arrays; a damaged saved profile is logged and skipped.
-  const expectRestores = (agents: number) => {
-    const heap = projectAgents(agents)
+  // How a restore goes: told how many agents come before the first, it reserves their typed arrays;
+  // once every row is held (outside the heap), it checks that the agents fit once revived, those
+  // idle long enough as dormant; a damaged saved profile is logged and skipped.
+  const checkHeap = (agents: number) => {
+    const held = pipeline.baselines.agents.saved
+    const dormant = held.size - held.countSince(held.latestTs - pipeline.baselines.dormantAfterMs)
+    const heap = projectAgents(agents, undefined, Math.min(agents, dormant))
     if (!heap.fits) {
       const mib = (bytes: number) => Math.round(bytes / 2 ** 20)
       log.warn(
-        { agents, neededMiB: mib(heap.neededBytes), usedMiB: mib(heap.usedBytes), limitMiB: mib(heap.limitBytes), suggestedMiB: heap.suggestedMiB },
+        { agents, dormant, neededMiB: mib(heap.neededBytes), usedMiB: mib(heap.usedBytes), limitMiB: mib(heap.limitBytes), suggestedMiB: heap.suggestedMiB },
         `these baselines may not fit in the heap; start node with --max-old-space-size=${heap.suggestedMiB} (NODE_OPTIONS)`,
       )
     }
-    pipeline.baselines.expectRestores(agents)
   }
   pipeline.baselines.agents.unreadable = (agentId, reason) =>
     log.error({ agentId, reason }, 'saved baseline unreadable, skipped: the agent starts afresh, judged against its peers (the row stays in agent_baselines)')
   // A restore holds each agent's saved row as it is read and revives the profile when the agent is
   // first needed or when the background revival reaches it (src/baselines/agent-profiles.ts), so
   // events are taken as soon as the rows are read.
-  const restoreAgents = (partitions?: readonly number[]) =>
-    store.forEachAgentRow((row) => pipeline.baselines.holdSaved(row), partitions, { expect: expectRestores })
+  const restoreAgents = async (partitions?: readonly number[]) => {
+    const agents = await store.forEachAgentRow((row) => pipeline.baselines.holdSaved(row), partitions, { expect: (n) => pipeline.baselines.expectRestores(n) })
+    checkHeap(agents)
+    return agents
+  }
   // Work done between turns of the event loop (the background revival below, a checkpoint's
   // encoding) runs at most about this long at a time, so an event waits no longer than that behind
   // it. Milliseconds.

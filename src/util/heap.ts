@@ -3,7 +3,7 @@
  * quarter of the machine's memory and at most ~4 GiB, far below what a large fleet's baselines
  * take: without a larger limit (`--max-old-space-size`), the profiles of a million restored agents
  * end in V8's out-of-memory crash half way through their revival. This says so, with the flag to
- * give, before the restore.
+ * give, once a restore has read the rows and before it revives them.
  */
 import { getHeapStatistics } from 'node:v8'
 
@@ -14,6 +14,13 @@ import { getHeapStatistics } from 'node:v8'
  * 1.15 GB of heap in use. Agents with little history take less: a projection, not an accounting.
  */
 export const BYTES_PER_AGENT = 6_000
+
+/**
+ * V8 heap taken by a dormant agent (src/baselines/dormant-profiles.ts), bytes: its deflated profile,
+ * id and map entry, all in the heap; the memory bench's 2,230-2,250 bytes per agent with every
+ * agent dormant, rounded up.
+ */
+export const DORMANT_BYTES_PER_AGENT = 2_300
 
 /** Share of the heap limit the projection may reach: collections need room to work in. */
 const HEADROOM = 0.85
@@ -28,9 +35,12 @@ export interface HeapProjection {
   suggestedMiB?: number
 }
 
-/** Whether `agents` more agents fit in a heap of `limitBytes` of which `usedBytes` are used (this process's by default). */
-export function projectAgents(agents: number, heap: { usedBytes: number; limitBytes: number } = currentHeap()): HeapProjection {
-  const neededBytes = agents * BYTES_PER_AGENT
+/**
+ * Whether `agents` more agents fit in a heap of `limitBytes` of which `usedBytes` are used (this
+ * process's by default), `dormant` of them kept dormant.
+ */
+export function projectAgents(agents: number, heap: { usedBytes: number; limitBytes: number } = currentHeap(), dormant = 0): HeapProjection {
+  const neededBytes = (agents - dormant) * BYTES_PER_AGENT + dormant * DORMANT_BYTES_PER_AGENT
   const fits = heap.usedBytes + neededBytes <= heap.limitBytes * HEADROOM
   const out: HeapProjection = { neededBytes, ...heap, fits }
   // Rounded up to a whole GiB, in MiB as the flag takes it.

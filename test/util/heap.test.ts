@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BYTES_PER_AGENT, projectAgents } from '../../src/util/heap.ts'
+import { BYTES_PER_AGENT, DORMANT_BYTES_PER_AGENT, projectAgents } from '../../src/util/heap.ts'
 
 const GiB = 2 ** 30
 
@@ -19,6 +19,14 @@ describe('heap projection for a restore', () => {
     expect(p.fits).toBe(true)
     expect(p.suggestedMiB).toBeUndefined()
     expect(projectAgents(100_000, { usedBytes: 3.3 * GiB, limitBytes: 4 * GiB }).fits).toBe(false)
+  })
+
+  it('counts agents kept dormant at what a dormant agent takes', () => {
+    const heap = { usedBytes: 0.1 * GiB, limitBytes: 4 * GiB }
+    const idle = projectAgents(1_000_000, heap, 900_000)
+    expect(idle.neededBytes).toBe(100_000 * BYTES_PER_AGENT + 900_000 * DORMANT_BYTES_PER_AGENT)
+    expect(idle.fits).toBe(true)
+    expect(projectAgents(1_000_000, heap, 0).fits).toBe(false)
   })
 
   it('reads this process heap when none is given', () => {
