@@ -114,8 +114,7 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
   // once every row is held (outside the heap), it checks that the agents fit once revived, those
   // idle long enough as dormant; a damaged saved profile is logged and skipped.
   const checkHeap = (agents: number) => {
-    const held = pipeline.baselines.agents.saved
-    const dormant = held.size - held.countSince(held.latestTs - pipeline.baselines.dormantAfterMs)
+    const dormant = pipeline.baselines.agents.saved.size - pipeline.baselines.heldToRevive()
     const heap = projectAgents(agents, undefined, Math.min(agents, dormant))
     if (!heap.fits) {
       const mib = (bytes: number) => Math.round(bytes / 2 ** 20)

@@ -58,8 +58,8 @@ export class Baselines {
   private readonly dirtyPartials = new Set<BlueprintProfile>()
   /**
    * How long an agent goes without events before it is kept dormant (`baselines.dormantAfterMinutes`,
-   * set by the pipeline); Infinity for never. Only sizes a restore's reservation here: freezing is
-   * driven by `freezeIdle`. Milliseconds of event time.
+   * set by the pipeline, which derives its `dormantBefore` from it); Infinity for never. Here it sizes
+   * what a restore revives (`heldToRevive`): freezing itself is `freezeIdle`. Milliseconds of event time.
    */
   dormantAfterMs = Infinity
   /** Live profiles still to visit in the current pass of `freezeIdle`. */
@@ -241,11 +241,21 @@ export class Baselines {
       this.restoreSample = undefined
       // Held rows of agents idle for longer than dormantAfterMs go dormant, never revived: no typed
       // arrays are reserved for their share of the agents still to come.
-      const held = this.agents.saved
-      const revivedShare = held.size > 0 ? held.countSince(held.latestTs - this.dormantAfterMs) / held.size : 1
+      const held = this.agents.saved.size
+      const revivedShare = held > 0 ? this.heldToRevive() / held : 1
       reserveCarving(((carvedBytes() - sample.carvedBefore) / RESERVE_SAMPLE_AGENTS) * (sample.agents - RESERVE_SAMPLE_AGENTS) * revivedShare)
     }
     return p
+  }
+
+  /**
+   * Of the saved rows held, those whose agents were active within `dormantAfterMs` of the latest:
+   * revived when taken in, the others made dormant (an estimate: the event-time clock may have
+   * moved past the latest row since).
+   */
+  heldToRevive(): number {
+    const held = this.agents.saved
+    return held.countSince(held.latestTs - this.dormantAfterMs)
   }
 
   /** Take a view as parsed from JSON as this instance's view of its blueprint, as it is. */

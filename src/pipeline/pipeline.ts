@@ -109,8 +109,7 @@ export class Pipeline {
    * agents are kept live (the setting is 0, or no event was seen yet).
    */
   get dormantBefore(): number {
-    const minutes = this.config.baselines.dormantAfterMinutes
-    return minutes > 0 && this.watermark > 0 ? this.watermark - minutes * 60_000 : -Infinity
+    return this.watermark > 0 ? this.watermark - this.baselines.dormantAfterMs : -Infinity
   }
 
   /** Process one validated event; returns the risk events it caused (level changes only). */
