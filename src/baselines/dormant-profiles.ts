@@ -34,9 +34,14 @@ const DICTIONARY_BYTES = 28 * 1024
 const LEVEL = 6
 
 /**
- * Record header: dictionary (uint32), length of the dictionary prefix used (uint32), partition
- * (int32), risk score (float64, so that a listing orders dormant agents without reading them). Bytes.
+ * Record header, little-endian, at these byte offsets: dictionary (uint32), length of the dictionary
+ * prefix used (uint32), partition (int32), risk score (float64, so that a listing orders dormant
+ * agents without reading them). HEADER_BYTES in all.
  */
+const AT_DICTIONARY = 0
+const AT_PREFIX = 4
+const AT_PARTITION = 8
+const AT_SCORE = 12
 const HEADER_BYTES = 20
 
 /** A blueprint's dictionary: its bytes so far. */
@@ -80,10 +85,10 @@ export class DormantProfiles {
     const used = dictionary.used
     const deflated = deflateRawSync(text, { level: LEVEL, memLevel: 9, dictionary: dictionary.bytes.subarray(0, used) })
     const record = Buffer.allocUnsafe(HEADER_BYTES + deflated.length)
-    record.writeUInt32LE(id, 0)
-    record.writeUInt32LE(used, 4)
-    record.writeInt32LE(partition, 8)
-    record.writeDoubleLE(riskScore, 12)
+    record.writeUInt32LE(id, AT_DICTIONARY)
+    record.writeUInt32LE(used, AT_PREFIX)
+    record.writeInt32LE(partition, AT_PARTITION)
+    record.writeDoubleLE(riskScore, AT_SCORE)
     deflated.copy(record, HEADER_BYTES)
     this.delete(agentId)
     const stored = record.toString('latin1')
@@ -103,8 +108,8 @@ export class DormantProfiles {
     const stored = this.records.get(agentId)
     if (stored === undefined) return undefined
     const record = Buffer.from(stored, 'latin1')
-    const dictionary = this.dictionaries[record.readUInt32LE(0)]!
-    const used = record.readUInt32LE(4)
+    const dictionary = this.dictionaries[record.readUInt32LE(AT_DICTIONARY)]!
+    const used = record.readUInt32LE(AT_PREFIX)
     return inflateRawSync(record.subarray(HEADER_BYTES), { dictionary: dictionary.bytes.subarray(0, used) }).toString('utf8')
   }
 
@@ -126,15 +131,16 @@ export class DormantProfiles {
   *entries(): IterableIterator<DormantEntry> {
     const header = Buffer.alloc(HEADER_BYTES)
     for (const [agentId, stored] of this.records) {
-      header.write(stored.slice(0, HEADER_BYTES), 'latin1')
-      yield { agentId, blueprintId: this.blueprintOfDictionary[header.readUInt32LE(0)] || undefined, riskScore: header.readDoubleLE(12) }
+      headerOf(stored, header)
+      yield { agentId, blueprintId: this.blueprintOfDictionary[header.readUInt32LE(AT_DICTIONARY)] || undefined, riskScore: header.readDoubleLE(AT_SCORE) }
     }
   }
 
   /** Agent ids kept dormant whose events come from one of `partitions`. */
   idsOn(partitions: ReadonlySet<number>): string[] {
     const out: string[] = []
-    for (const [id, stored] of this.records) if (partitions.has(partitionOf(stored))) out.push(id)
+    const header = Buffer.alloc(HEADER_BYTES)
+    for (const [id, stored] of this.records) if (partitions.has(headerOf(stored, header).readInt32LE(AT_PARTITION))) out.push(id)
     return out
   }
 
@@ -163,7 +169,8 @@ export interface DormantEntry {
   riskScore: number
 }
 
-/** The partition in a record's header (latin1: one char a byte). */
-function partitionOf(stored: string): number {
-  return stored.charCodeAt(8) | (stored.charCodeAt(9) << 8) | (stored.charCodeAt(10) << 16) | (stored.charCodeAt(11) << 24)
+/** `into` (HEADER_BYTES long) holding the header of a stored record, without copying the rest. */
+function headerOf(stored: string, into: Buffer): Buffer {
+  into.write(stored.slice(0, HEADER_BYTES), 'latin1')
+  return into
 }
