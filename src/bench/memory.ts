@@ -118,9 +118,9 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
   if (baselines.agents.size !== opts.agents) throw new Error('agents lost')
   const resident = opts.stream ? residentThroughput(baselines, opts.stream) : undefined
   const dormant = opts.dormant ? await measureDormant(baselines, opts.agents, heapBeforeBytes, opts.fleet) : undefined
-  if (dormant && opts.stream) {
+  if (dormant && resident && opts.stream) {
     // The same stream again, from the same start, with the agents resident dormant.
-    forgetStream(baselines, opts.stream)
+    forgetStream(baselines, resident.agentIds)
     dormant.residentEps = residentThroughput(baselines, opts.stream).eps
   }
   // The templates' JSON is freed above, so (after - before) undercounts by its size: ~25 KB x templates.
@@ -177,9 +177,9 @@ async function measureDormant(baselines: Baselines, agents: number, heapBeforeBy
  * partial (the cloned agents were restored without any), so that the stream can run again from the
  * same start.
  */
-function forgetStream(baselines: Baselines, fleet: FleetSize): void {
+function forgetStream(baselines: Baselines, agentIds: ReadonlySet<string>): void {
   baselines.takeDirty()
-  for (const e of benchFleet(fleet).events) baselines.agents.delete(e.agent.id)
+  for (const id of agentIds) baselines.agents.delete(id)
   baselines.blueprints.clear()
   baselines.partials.clear()
 }
@@ -191,7 +191,7 @@ function forgetStream(baselines: Baselines, fleet: FleetSize): void {
  * and tracks all of it; the pipeline bench's own baselines hold ~100 agents). The first week is a
  * warm-up pass and is not timed. Events per second.
  */
-function residentThroughput(baselines: Baselines, fleet: FleetSize): { eps: number; events: number } {
+function residentThroughput(baselines: Baselines, fleet: FleetSize): { eps: number; events: number; agentIds: Set<string> } {
   const { events, raw } = benchFleet(fleet)
   const pipeline = new Pipeline(defaultConfig(), { baselines })
   decodeAndProcess(pipeline, raw)
@@ -201,7 +201,7 @@ function residentThroughput(baselines: Baselines, fleet: FleetSize): { eps: numb
   const eps = (timed.length * 1000) / (performance.now() - began)
   // A stream run again over agents that remembered it would be dropped as redelivered, and fast.
   if (pipeline.stats.duplicates > 0) throw new Error(`${pipeline.stats.duplicates} events of the stream taken for redeliveries`)
-  return { eps, events: timed.length }
+  return { eps, events: timed.length, agentIds: new Set(events.map((e) => e.agent.id)) }
 }
 
 export interface MemoryBenchOptions {
