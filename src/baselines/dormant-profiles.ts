@@ -60,6 +60,8 @@ export class DormantProfiles {
   /** Dictionary id -> its blueprint id ('' for agents without one). */
   private readonly blueprintOfDictionary: string[] = []
   private recordBytes = 0
+  /** Since start: records kept (a re-freeze counts again), and records thawed for an agent's next event or change. */
+  readonly counts = { frozen: 0, thawed: 0 }
 
   get size(): number {
     return this.records.size
@@ -94,12 +96,16 @@ export class DormantProfiles {
     const stored = record.toString('latin1')
     this.records.set(agentId, stored)
     this.recordBytes += stored.length
+    this.counts.frozen++
   }
 
   /** The agent's profile JSON, no longer kept dormant; undefined if it is not. */
   thaw(agentId: string): string | undefined {
     const json = this.read(agentId)
-    if (json !== undefined) this.delete(agentId)
+    if (json !== undefined) {
+      this.delete(agentId)
+      this.counts.thawed++
+    }
     return json
   }
 

@@ -49,6 +49,8 @@ describe('the service keeps idle agents dormant', () => {
     expect(service.deps.agents.get('sleeper')).toMatchObject({ agentId: 'sleeper', events: 20 })
     expect(service.deps.agents.baseline('sleeper')).toMatchObject({ learnedEvents: 20, agent: { agentId: 'sleeper' } })
     expect(agents.dormant.has('sleeper')).toBe(true)
+    expect(service.deps.metrics()).toContain('agentwatch_agents_dormancy_total{change="frozen"} 1\n')
+    expect(service.deps.metrics()).toContain('agentwatch_agents_dormancy_total{change="thawed"} 0\n')
 
     // A redelivered event of the dormant agent changes nothing: its dedupe ring was kept.
     const again = await service.deps.ingest([msg(sleeper.at(-1)!)])
@@ -60,5 +62,8 @@ describe('the service keeps idle agents dormant', () => {
     const next = await service.deps.ingest([msg(toolCall(T0 + 13 * HOUR, { agent: { id: 'sleeper', blueprintId: 'bp-night' } }))])
     expect(next.results[0]).toMatchObject({ status: 'accepted' })
     expect(agents.get('sleeper')!.learned).toBe(21)
+    // Woken at least by the redelivery and by the next event, frozen again in between.
+    expect(agents.dormant.counts.thawed).toBeGreaterThanOrEqual(2)
+    expect(agents.dormant.counts.frozen).toBeGreaterThanOrEqual(2)
   })
 })
