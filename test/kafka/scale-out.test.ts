@@ -8,6 +8,8 @@
  * of a blueprint is on one partition (a blueprint spanning instances takes in the others' partials
  * only on refresh, so it would be judged against peers that lag), and time sweeps are off (a sweep
  * runs at an instance's own event-time watermark, the latest event of all partitions it holds).
+ * The dormancy sweep runs every 100 ms: agents idle for an hour of event time go dormant and wake,
+ * including on partitions handed over, and the risk events still equal the reference.
  * docs/kafka.md ("Scaling out and determinism") explains both.
  */
 import { join } from 'node:path'
@@ -42,7 +44,7 @@ describeKafka('scale-out in one consumer group', () => {
     // Paced: at most 300 processed events wait for a checkpoint, each held 300 ms before its
     // baselines, so the stream lasts long enough for the membership to change under it (and
     // backpressure is exercised).
-    const cfg = { groupId, topics, inputTopics: [input], dataDir: join(tempDir(), 'data'), risk: NO_SWEEPS, maxBytesPerPartition: 64 * 1024, store: { checkpointMs: 200, maxPendingEvents: 300 }, checkpointHoldMs: 300 }
+    const cfg = { groupId, topics, inputTopics: [input], dataDir: join(tempDir(), 'data'), risk: NO_SWEEPS, maxBytesPerPartition: 64 * 1024, store: { checkpointMs: 200, maxPendingEvents: 300 }, checkpointHoldMs: 300, dormancySweepMs: 100 }
     const p = spawnInstances(CHILD, cfg)
     children.push(p)
     p.send({ cmd: 'add', name: 'a' })
@@ -67,6 +69,13 @@ describeKafka('scale-out in one consumer group', () => {
     expect(durableWhenALeft).toBeLessThan(total)
     const assigned = p.lines.filter((l) => l.assigned).map((l) => l.assigned as Ownership)
     expect(assigned.some((o) => o.name === 'c' && o.partitions.length > 0)).toBe(true)
+    // Agents went dormant over the stream's nights and woke with their next event, and partitions
+    // changed hands while agents on them were dormant: the new owner restored those from ClickHouse.
+    const revocations = p.lines.filter((l) => l.revoked).map((l) => l.revoked as { dormant: number; dormantAfter: number })
+    const dormantAtRevocation = revocations.reduce((n, r) => n + r.dormant, 0)
+    expect(dormantAtRevocation).toBeGreaterThan(0)
+    // The instance that let a partition go keeps none of its agents, dormant ones included.
+    expect(revocations.map((r) => r.dormantAfter)).toEqual(revocations.map(() => 0))
 
     const want = reference(feed, referenceConfig(NO_SWEEPS))
     const got = riskById(await readTopic(topics.risk))
@@ -77,5 +86,10 @@ describeKafka('scale-out in one consumer group', () => {
 
     p.send({ cmd: 'exit' })
     expect(await p.exited).toBe(0)
+    const dormancy = p.lines.filter((l) => l.dormancy).map((l) => l.dormancy as { name: string; frozen: number; thawed: number })
+    expect(dormancy.map((d) => d.name).sort()).toEqual(['a', 'b', 'c'])
+    expect(dormancy.reduce((n, d) => n + d.frozen, 0)).toBeGreaterThan(0)
+    expect(dormancy.reduce((n, d) => n + d.thawed, 0)).toBeGreaterThan(0)
+    console.log(`scale-out dormancy: ${dormancy.map((d) => `${d.name} froze ${d.frozen}, thawed ${d.thawed}`).join('; ')}; ${dormantAtRevocation} dormant when their partition was revoked`)
   }, 170_000)
 })
