@@ -63,6 +63,8 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eRuns> {
       figure('e2e.gc_pct', '  service main thread in GC pauses, half load', '%', results.map((r) => r.gcPct).filter(Number.isFinite)),
       figure('e2e.node_threads_pct', "  service's Node helper threads on a core (V8, libuv)", '%', results.map((r) => r.nodeThreadsPct).filter(Number.isFinite)),
       figure('e2e.chdb_threads_pct', "  service's chDB threads on a core", '%', results.map((r) => r.chdbThreadsPct).filter(Number.isFinite)),
+      figure('e2e.agents_frozen', 'agents frozen over the run (dormancy sweep)', 'agents', results.map((r) => r.dormancy.frozen)),
+      figure('e2e.agents_thawed', '  thawed again by their next event', 'agents', results.map((r) => r.dormancy.thawed)),
     ],
     details: {
       broker: broker.started ? 'started by the bench (scripts/kafka.sh)' : `KAFKA_BROKERS=${broker.brokers.join(',')}`,

@@ -2,7 +2,8 @@
  * The service under test in the e2e bench, in a process of its own as `serve` runs it (KafkaSource,
  * Kafka sinks, chDB store): the load generator and the measuring consumer live in the bench's
  * process, so they do not take this process's event loop. Driven over IPC:
- *   -> { cmd: 'rows' }              <- { rows, processed, cpuMs }  ClickHouse rows written per table, events processed, CPU used
+ *   -> { cmd: 'rows' }              <- { rows, processed, cpuMs, dormancy }  ClickHouse rows written per table, events
+ *                                      processed, CPU used, agents frozen and thawed so far and dormant now
  *   -> { cmd: 'threads', reset }    <- { threads, gcMs, loop }  the threads' time on a core (and the main thread's waiting
  *                                      for one), the main thread's GC pauses, and the event loop's delay since the last reset
  *   -> { cmd: 'quiet', ids }        <- { ids }        which of these agents are trained and at level none
@@ -80,7 +81,8 @@ async function main(opts: E2eServiceOptions): Promise<void> {
   process.on('message', (m: Request) => {
     if (m.cmd === 'rows') {
       const cpu = process.cpuUsage()
-      process.send!({ rows: service.store.rowsWritten, processed: service.pipeline.stats.processed, cpuMs: (cpu.user + cpu.system) / 1000 })
+      const dormant = service.pipeline.baselines.agents.dormant
+      process.send!({ rows: service.store.rowsWritten, processed: service.pipeline.stats.processed, cpuMs: (cpu.user + cpu.system) / 1000, dormancy: { ...dormant.counts, dormant: dormant.size } })
     } else if (m.cmd === 'threads') {
       const loopMs = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 }
       if (m.reset) loop.reset()
@@ -88,7 +90,8 @@ async function main(opts: E2eServiceOptions): Promise<void> {
     }
     else if (m.cmd === 'quiet') {
       const agents = service.pipeline.baselines.agents
-      process.send!({ ids: m.ids.filter((id) => { const p = agents.get(id); return p !== undefined && p.learned > 0 && p.risk.level === 'none' }) })
+      // A view: asking about a dormant agent does not wake it.
+      process.send!({ ids: m.ids.filter((id) => agents.view(id, (p) => p.learned > 0 && p.risk.level === 'none') === true) })
     } else if (m.cmd === 'stop') {
       void (async () => {
         await service.stop()

@@ -56,6 +56,12 @@ export interface RowsSample {
   rows: Record<string, number>
 }
 
+export interface Dormancy {
+  frozen: number
+  thawed: number
+  dormant: number
+}
+
 export interface E2eChildResult {
   /** kcat or kafkajs. */
   producer: string
@@ -104,6 +110,8 @@ export interface E2eChildResult {
   loopDelayP99Ms: number
   loopDelayMaxMs: number
   riskEventsRead: number
+  /** Over the whole run (its replayed weeks make agents idle over their nights), read at its end. */
+  dormancy: Dormancy
 }
 
 const topicNames = (tag: string) => ({
@@ -156,6 +164,11 @@ class ServiceProcess {
   async progress(): Promise<{ rows: Record<string, number>; processed: number; serviceCpuMs: number }> {
     const reply = await this.ask({ cmd: 'rows' })
     return { rows: reply.rows as Record<string, number>, processed: reply.processed as number, serviceCpuMs: reply.cpuMs as number }
+  }
+
+  /** Agents the service froze and thawed since it started, and those dormant now. */
+  async dormancy(): Promise<Dormancy> {
+    return (await this.ask({ cmd: 'rows' })).dormancy as Dormancy
   }
 
   /** The threads' times, GC pauses, and the event loop's delay since the last call with `reset`. */
@@ -337,6 +350,7 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
     await Promise.all([paced.close(), probeProducer.close()])
     for (let waited = 0; probeSentAt.size > 0 && waited < 15_000; waited += 100) await sleep(100)
     await sleep(200)
+    const dormancy = await service.dormancy()
 
     return {
       producer: load.name,
@@ -368,6 +382,7 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       loopDelayP99Ms: threadAfter.loop.p99,
       loopDelayMaxMs: threadAfter.loop.max,
       riskEventsRead,
+      dormancy,
     }
   } finally {
     for (const fn of cleanup.reverse()) await fn().catch(() => undefined)
