@@ -11,9 +11,11 @@
  *    offset committed). The steady rate between 10% and 90% of the events committed is reported
  *    too: it leaves out the start and the last checkpoint interval.
  * 2. Latency: fresh traffic (shifted further) at half that rate, with probe events (a trained agent
- *    at risk level none reads a restricted resource it never used, at 03:00) mixed in; latency =
- *    from the probe's send to the risk event it raised (the probe is its latest triggering event)
- *    arriving on the risk topic, read by a consumer in this process.
+ *    at risk level none uses a tool and reads a restricted resource it never used, dated at the
+ *    stream's current event time) mixed in; latency = from the probe's send to the risk event it
+ *    raised (the probe is its latest triggering event) arriving on the risk topic, read by a
+ *    consumer in this process. Then the same at other shares of the rate (`otherLoadShares`), for
+ *    latency against load.
  * ClickHouse rows written (the service's store.rowsWritten) are sampled during the throughput phase.
  */
 import { fork, type ChildProcess } from 'node:child_process'
@@ -38,6 +40,8 @@ export interface E2eChildOptions {
   throughputCopies: number
   /** Length of the half-load latency phase. Seconds. */
   latencySeconds: number
+  /** Shares of the sustained rate of further latency phases, after the one at half of it. */
+  otherLoadShares: number[]
   /** Probe events per second during the latency phase. */
   probesPerSecond: number
   /** Partitions of each topic (as scripts/kafka.sh creates them). */
@@ -62,7 +66,7 @@ export interface Dormancy {
   dormant: number
 }
 
-export interface E2eChildResult {
+export interface E2eChildResult extends LatencyPhase {
   /** kcat or kafkajs. */
   producer: string
   events: number
@@ -77,6 +81,17 @@ export interface E2eChildResult {
   /** ClickHouse rows written per table during the throughput phase, per second. */
   rowsPerSecond: Record<string, number>
   samples: RowsSample[]
+  riskEventsRead: number
+  /** Over the whole run (its replayed weeks make agents idle over their nights), read at its end. */
+  dormancy: Dormancy
+  /** Latency phases at `otherLoadShares` of the sustained rate. The fields above are the half-load phase's. */
+  otherLoads: LatencyPhase[]
+}
+
+/** A paced phase of load at a share of the sustained rate, with probes. */
+export interface LatencyPhase {
+  /** Share of the sustained rate the phase was paced at. */
+  loadShare: number
   latencyRateEps: number
   latencyEventsSent: number
   /** Achieved rate of the latency phase. Events per second. */
@@ -109,9 +124,6 @@ export interface E2eChildResult {
   /** The service's event-loop delay over the half-load phase (5 ms timer resolution). Milliseconds. */
   loopDelayP99Ms: number
   loopDelayMaxMs: number
-  riskEventsRead: number
-  /** Over the whole run (its replayed weeks make agents idle over their nights), read at its end. */
-  dormancy: Dormancy
 }
 
 const topicNames = (tag: string) => ({
@@ -220,11 +232,11 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
     // The risk reader: probe ids -> send time; matched on the risk event's triggering event id.
     const probeSentAt = new Map<string, number>()
     const probeSentWallMs = new Map<string, number>()
-    const latenciesMs: number[] = []
+    let latenciesMs: number[] = []
     // The same probes split at the service's decision (the risk event's detectedAt; both processes
     // read one wall clock): produce -> decided, and decided -> read from the risk topic.
-    const inboundMs: number[] = []
-    const outboundMs: number[] = []
+    let inboundMs: number[] = []
+    let outboundMs: number[] = []
     let riskEventsRead = 0
     let readerJoined = false
     reader.on(reader.events.GROUP_JOIN, () => (readerJoined = true))
@@ -287,69 +299,103 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
     // NaN when the run is too short for two distinct samples (quick runs).
     const steadyEps = at(0.9).atMs > at(0.1).atMs ? perSecond(at(0.9).committed - at(0.1).committed, at(0.9).atMs - at(0.1).atMs) : Number.NaN
 
-    // ---- 2. latency at half load ---------------------------------------------------------------
-    const rate = Math.max(50, Math.floor(sustainedEps / 2))
-    const needed = Math.ceil(rate * opts.latencySeconds)
-    let background: AgentEventInput[] = []
-    for (let k = opts.throughputCopies; background.length < needed; k++) background = background.concat(shiftedCopy(fleet.events, weeks * k, `lat${k}`))
-    background = background.slice(0, needed)
-    const backgroundMessages = toMessages(background, topics)
+    // ---- 2. latency at half load, then at the other shares ------------------------------------
     const candidates = [...agentsOf(fleet.events)]
-    let nextCandidate = 0
-    const pickProbeAgent = async () => {
-      while (nextCandidate < candidates.length) {
-        const batch = candidates.slice(nextCandidate, nextCandidate + 10)
-        const quiet = new Set(await service.quiet(batch.map(([id]) => id)))
-        for (const [id, who] of batch) {
-          nextCandidate++
-          if (quiet.has(id)) return who
+    let nextCopy = opts.throughputCopies
+    const latencyPhase = async (loadShare: number, phase: number): Promise<LatencyPhase> => {
+      latenciesMs = []
+      inboundMs = []
+      outboundMs = []
+      const rate = Math.max(50, Math.floor(sustainedEps * loadShare))
+      const needed = Math.ceil(rate * opts.latencySeconds)
+      let background: AgentEventInput[] = []
+      while (background.length < needed) background = background.concat(shiftedCopy(fleet.events, weeks * nextCopy, `lat${nextCopy++}`))
+      background = background.slice(0, needed)
+      const backgroundMessages = toMessages(background, topics)
+      // Each phase goes through the agents again: by then a probed agent's risk has decayed over
+      // the weeks replayed since, and a quiet one takes a probe again.
+      let nextCandidate = 0
+      const pickProbeAgent = async () => {
+        while (nextCandidate < candidates.length) {
+          const batch = candidates.slice(nextCandidate, nextCandidate + 10)
+          const quiet = new Set(await service.quiet(batch.map(([id]) => id)))
+          for (const [id, who] of batch) {
+            nextCandidate++
+            if (quiet.has(id)) return who
+          }
         }
+        return undefined
       }
-      return undefined
+      // No producer batching delay: the probe leaves when it is sent. Probes have a kafkajs producer of
+      // their own (acks=1), sent and acknowledged one tick at a time: kcat produces a line of its input
+      // only once it has read the next one, so a probe written last in a tick waited for the next tick
+      // (10 ms) before it even left the bench.
+      const paced = await newProducer(0)
+      const probeProducer = await kafkajsProducer(kafka)
+      let sent = 0
+      let probesSent = 0
+      const threadBefore = await service.threads(true)
+      const t1 = performance.now()
+      while (sent < backgroundMessages.length) {
+        const elapsedS = (performance.now() - t1) / 1000
+        const due = Math.min(backgroundMessages.length, Math.floor(rate * elapsedS))
+        const batch = backgroundMessages.slice(sent, due)
+        // Probes are dated at the stream's current event time: the latest background event sent.
+        const nowTs = Date.parse(background[Math.max(0, due - 1)]!.time)
+        const probes: AgentEventInput[] = []
+        while (probesSent < Math.floor(opts.probesPerSecond * elapsedS)) {
+          const who = await pickProbeAgent()
+          if (!who) break
+          probes.push(probeEvent(who, nowTs, `probe-${opts.tag}-${phase}-${probesSent}`))
+          probesSent++
+        }
+        const sentAt = performance.now()
+        const sentWall = Date.now()
+        for (const p of probes) {
+          probeSentAt.set(p.eventId, sentAt)
+          probeSentWallMs.set(p.eventId, sentWall)
+        }
+        await Promise.all([probes.length ? probeProducer.send(toMessages(probes, topics)) : undefined, paced.send(batch)])
+        sent = due
+        // Ticks of 10 ms: the rate is smooth at the scale of the latencies measured.
+        await sleep(10)
+      }
+      const phaseMs = performance.now() - t1
+      const threadAfter = await service.threads(false)
+      // Share of the phase: percent (of a core, for time on one).
+      const share = (key: keyof ThreadTimes) =>
+        threadBefore.threads && threadAfter.threads ? (100 * (threadAfter.threads[key] - threadBefore.threads[key])) / phaseMs : Number.NaN
+      await Promise.all([paced.close(), probeProducer.close()])
+      for (let waited = 0; probeSentAt.size > 0 && waited < 15_000; waited += 100) await sleep(100)
+      // Probes never answered are not carried into the next phase.
+      probeSentAt.clear()
+      await sleep(200)
+      return {
+        loadShare,
+        latencyRateEps: rate,
+        latencyEventsSent: sent,
+        latencyAchievedEps: perSecond(sent, phaseMs),
+        probesSent,
+        probesMatched: latenciesMs.length,
+        latenciesMs,
+        p50Ms: percentile(latenciesMs, 50),
+        p99Ms: percentile(latenciesMs, 99),
+        inboundP50Ms: percentile(inboundMs, 50),
+        inboundP99Ms: percentile(inboundMs, 99),
+        outboundP50Ms: percentile(outboundMs, 50),
+        outboundP99Ms: percentile(outboundMs, 99),
+        mainOnCorePct: share('mainRunMs'),
+        mainWaitingPct: share('mainWaitMs'),
+        nodeThreadsPct: share('nodeMs'),
+        chdbThreadsPct: share('chdbMs'),
+        gcPct: (100 * (threadAfter.gcMs - threadBefore.gcMs)) / phaseMs,
+        loopDelayP99Ms: threadAfter.loop.p99,
+        loopDelayMaxMs: threadAfter.loop.max,
+      }
     }
-    // No producer batching delay: the probe leaves when it is sent. Probes have a kafkajs producer of
-    // their own (acks=1), sent and acknowledged one tick at a time: kcat produces a line of its input
-    // only once it has read the next one, so a probe written last in a tick waited for the next tick
-    // (10 ms) before it even left the bench.
-    const paced = await newProducer(0)
-    const probeProducer = await kafkajsProducer(kafka)
-    let sent = 0
-    let probesSent = 0
-    const threadBefore = await service.threads(true)
-    const t1 = performance.now()
-    while (sent < backgroundMessages.length) {
-      const elapsedS = (performance.now() - t1) / 1000
-      const due = Math.min(backgroundMessages.length, Math.floor(rate * elapsedS))
-      const batch = backgroundMessages.slice(sent, due)
-      // Probes are dated at the stream's current event time: the latest background event sent.
-      const nowTs = Date.parse(background[Math.max(0, due - 1)]!.time)
-      const probes: AgentEventInput[] = []
-      while (probesSent < Math.floor(opts.probesPerSecond * elapsedS)) {
-        const who = await pickProbeAgent()
-        if (!who) break
-        probes.push(probeEvent(who, nowTs, `probe-${opts.tag}-${probesSent}`))
-        probesSent++
-      }
-      const sentAt = performance.now()
-      const sentWall = Date.now()
-      for (const p of probes) {
-        probeSentAt.set(p.eventId, sentAt)
-        probeSentWallMs.set(p.eventId, sentWall)
-      }
-      await Promise.all([probes.length ? probeProducer.send(toMessages(probes, topics)) : undefined, paced.send(batch)])
-      sent = due
-      // Ticks of 10 ms: the rate is smooth at the scale of the latencies measured.
-      await sleep(10)
-    }
-    const phaseMs = performance.now() - t1
-    const threadAfter = await service.threads(false)
-    const latencyAchievedEps = perSecond(sent, phaseMs)
-    // Share of the phase: percent (of a core, for time on one).
-    const share = (key: keyof ThreadTimes) =>
-      threadBefore.threads && threadAfter.threads ? (100 * (threadAfter.threads[key] - threadBefore.threads[key])) / phaseMs : Number.NaN
-    await Promise.all([paced.close(), probeProducer.close()])
-    for (let waited = 0; probeSentAt.size > 0 && waited < 15_000; waited += 100) await sleep(100)
-    await sleep(200)
+    const halfLoad = await latencyPhase(0.5, 0)
+    const otherLoads: LatencyPhase[] = []
+    for (const [i, loadShare] of opts.otherLoadShares.entries()) otherLoads.push(await latencyPhase(loadShare, i + 1))
     const dormancy = await service.dormancy()
 
     return {
@@ -362,27 +408,10 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       steadyEps,
       rowsPerSecond,
       samples,
-      latencyRateEps: rate,
-      latencyEventsSent: sent,
-      latencyAchievedEps,
-      probesSent,
-      probesMatched: latenciesMs.length,
-      latenciesMs,
-      p50Ms: percentile(latenciesMs, 50),
-      p99Ms: percentile(latenciesMs, 99),
-      inboundP50Ms: percentile(inboundMs, 50),
-      inboundP99Ms: percentile(inboundMs, 99),
-      outboundP50Ms: percentile(outboundMs, 50),
-      outboundP99Ms: percentile(outboundMs, 99),
-      mainOnCorePct: share('mainRunMs'),
-      mainWaitingPct: share('mainWaitMs'),
-      nodeThreadsPct: share('nodeMs'),
-      chdbThreadsPct: share('chdbMs'),
-      gcPct: (100 * (threadAfter.gcMs - threadBefore.gcMs)) / phaseMs,
-      loopDelayP99Ms: threadAfter.loop.p99,
-      loopDelayMaxMs: threadAfter.loop.max,
       riskEventsRead,
       dormancy,
+      ...halfLoad,
+      otherLoads,
     }
   } finally {
     for (const fn of cleanup.reverse()) await fn().catch(() => undefined)

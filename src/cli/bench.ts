@@ -24,7 +24,9 @@ const USAGE = `usage: agentwatch bench [options]
   --only <list>         comma-separated: ${BENCH_NAMES.join(', ')} (default: all)
   --runs <int>          runs per figure (default 5 for pipeline, 3 for the others; --quick 3 and 1)
   --memory-sizes <list> agent counts for the memory bench (default 100000,1000000)
-  --restore-sizes <list> agent counts for the restore bench (default 20000,50000; 1000000 is the target)
+  --restore-sizes <list> agent counts for the restore bench (default 20000,1000000; 1000000 is the target)
+  --e2e-loads <list>    percentages of the sustained rate at which the e2e bench also measures latency,
+                        beside the half load of the target (default 10,25; --quick none)
   --json <file>         where to write the JSON report (default bench-results/latest.json)
   -h, --help            this help
 
@@ -55,6 +57,7 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
         runs: { type: 'string' },
         'memory-sizes': { type: 'string' },
         'restore-sizes': { type: 'string' },
+        'e2e-loads': { type: 'string' },
         json: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -74,6 +77,8 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
   // The full plan measures a million agents (fill ~3.5 min, each restore ~4 min): a linear
   // extrapolation from small sizes came out at a third of the measured time, since the collector's
   // work per agent grows with the heap.
+  const e2eLoads = intListOption('e2e-loads', values['e2e-loads'], quick ? [] : [10, 25])
+  if (e2eLoads.some((pct) => pct > 100 || pct === 50)) throw new UsageError(`--e2e-loads: percentages up to 100, other than the half load always measured; got "${values['e2e-loads']}"`)
   const restoreSizes = intListOption('restore-sizes', values['restore-sizes'], quick ? [2_000, 5_000] : [20_000, 1_000_000])
   return {
     quick,
@@ -88,6 +93,7 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
       throughputCopies: quick ? 1 : 5,
       runs: expensiveRuns,
       latencySeconds: quick ? 5 : 20,
+      otherLoadShares: e2eLoads.map((pct) => pct / 100),
       probesPerSecond: quick ? 4 : 5,
     },
     memory: {
