@@ -46,6 +46,7 @@ export function renderMetrics({ pipeline, ingestor, store, hub, enforcement }: P
   metric('agentwatch_agents_saved_bytes', 'gauge', 'Bytes of the saved profiles held for those agents.', [[{}, saved.bytes]])
   metric('agentwatch_agents_dormant', 'gauge', 'Of those, agents kept dormant: no event for `baselines.dormantAfterMinutes`, their profile deflated until their next event.', [[{}, dormant.size]])
   metric('agentwatch_agents_dormant_bytes', 'gauge', 'Bytes of the deflated profiles of dormant agents.', [[{}, dormant.bytes]])
+  metric('agentwatch_agents_dormant_dictionary_bytes', 'gauge', 'Bytes of the dictionaries they are deflated against: one per blueprint, 28 KiB each.', [[{}, dormant.dictionaryBytes]])
   metric('agentwatch_agents_dormancy_total', 'counter', 'Agents made dormant (frozen) and woken again (thawed) by their next event or a change such as feedback.', [
     [{ change: 'frozen' }, dormant.counts.frozen],
     [{ change: 'thawed' }, dormant.counts.thawed],

@@ -72,6 +72,11 @@ export class DormantProfiles {
     return this.recordBytes
   }
 
+  /** Bytes of the blueprints' dictionaries, as allocated (each DICTIONARY_BYTES, full or not). */
+  get dictionaryBytes(): number {
+    return this.dictionaries.length * DICTIONARY_BYTES
+  }
+
   has(agentId: string): boolean {
     return this.records.has(agentId)
   }

@@ -51,6 +51,8 @@ describe('the service keeps idle agents dormant', () => {
     expect(agents.dormant.has('sleeper')).toBe(true)
     expect(service.deps.metrics()).toContain('agentwatch_agents_dormancy_total{change="frozen"} 1\n')
     expect(service.deps.metrics()).toContain('agentwatch_agents_dormancy_total{change="thawed"} 0\n')
+    // One blueprint froze an agent: one dictionary.
+    expect(service.deps.metrics()).toContain(`agentwatch_agents_dormant_dictionary_bytes ${28 * 1024}\n`)
 
     // A redelivered event of the dormant agent changes nothing: its dedupe ring was kept.
     const again = await service.deps.ingest([msg(sleeper.at(-1)!)])
