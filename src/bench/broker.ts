@@ -9,6 +9,8 @@ export interface BenchBroker {
   brokers: string[]
   /** True when this process started the broker (and stop() will end it). */
   started: boolean
+  /** Its process id, when this process started it. */
+  pid?: number
   stop(): Promise<void>
 }
 
@@ -16,5 +18,5 @@ export async function startBenchBroker(): Promise<BenchBroker> {
   const given = process.env.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean)
   if (given?.length) return { brokers: given, started: false, stop: async () => {} }
   const broker = await startLocalBroker('agentwatch-bench-kafka-')
-  return { brokers: broker.brokers, started: true, stop: () => broker.stop() }
+  return { brokers: broker.brokers, started: true, pid: broker.pid, stop: () => broker.stop() }
 }

@@ -40,7 +40,7 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eRuns> {
   try {
     for (let run = 0; run < opts.runs; run++) {
       const tag = `${Date.now().toString(36)}-${run}`
-      const childOpts: E2eChildOptions = { brokers: broker.brokers, fleet: opts.fleet, throughputCopies: opts.throughputCopies, latencySeconds: opts.latencySeconds, otherLoadShares: opts.otherLoadShares, probesPerSecond: opts.probesPerSecond, partitions: 6, tag }
+      const childOpts: E2eChildOptions = { brokers: broker.brokers, fleet: opts.fleet, throughputCopies: opts.throughputCopies, latencySeconds: opts.latencySeconds, otherLoadShares: opts.otherLoadShares, probesPerSecond: opts.probesPerSecond, partitions: 6, tag, brokerPid: broker.pid }
       // error level: the log notifier writes a warning per risk event, thousands per run.
       const out = await runInChild<E2eChildResult>('e2e', childOpts, { timeoutMs: 600_000, env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' } })
       if (out.ok) results.push(out.result)
@@ -68,6 +68,8 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eRuns> {
       figure('e2e.gc_pct', '  service main thread in GC pauses, half load', '%', results.map((r) => r.gcPct).filter(Number.isFinite)),
       figure('e2e.node_threads_pct', "  service's Node helper threads on a core (V8, libuv)", '%', results.map((r) => r.nodeThreadsPct).filter(Number.isFinite)),
       figure('e2e.chdb_threads_pct', "  service's chDB threads on a core", '%', results.map((r) => r.chdbThreadsPct).filter(Number.isFinite)),
+      figure('e2e.broker_cpu_pct', '  the broker on a core, half load', '%', results.map((r) => r.brokerCpuPct).filter(Number.isFinite)),
+      figure('e2e.load_cpu_pct', '  the load generator on a core (kcat, bench process)', '%', results.map((r) => r.loadCpuPct).filter(Number.isFinite)),
       ...opts.otherLoadShares.flatMap((loadShare) => {
         const at = results.map((r) => r.otherLoads.find((l) => l.loadShare === loadShare)).filter((l) => l !== undefined)
         const pct = Math.round(loadShare * 100)

@@ -29,6 +29,7 @@ import type { RiskEvent } from '../../schemas/risk.ts'
 import type { E2eServiceOptions, ThreadTimes } from './e2e-service.ts'
 import { hasKcat, kafkajsProducer, kcatProducer, type LoadMessage, type LoadProducer } from './load-producer.ts'
 import { agentsOf, benchFleet, probeEvent, shiftedCopy, type FleetSize } from './data.ts'
+import { processCpuMs } from './process-cpu.ts'
 import { percentile, perSecond, sleep } from './stats.ts'
 
 const SERVICE = fileURLToPath(new URL('./e2e-service.ts', import.meta.url))
@@ -46,6 +47,8 @@ export interface E2eChildOptions {
   probesPerSecond: number
   /** Partitions of each topic (as scripts/kafka.sh creates them). */
   partitions: number
+  /** The broker's process, when the bench started it: its CPU is reported per phase. */
+  brokerPid?: number
   tag: string
 }
 
@@ -124,6 +127,10 @@ export interface LatencyPhase {
   /** The service's event-loop delay over the half-load phase (5 ms timer resolution). Milliseconds. */
   loopDelayP99Ms: number
   loopDelayMaxMs: number
+  /** The broker's CPU over the phase, all its threads. Percent of a core; NaN when not started by the bench. */
+  brokerCpuPct: number
+  /** The load generator's: the paced kcat processes and this bench process (pacing, probes, the risk reader). Percent of a core. */
+  loadCpuPct: number
 }
 
 const topicNames = (tag: string) => ({
@@ -326,15 +333,19 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
         }
         return undefined
       }
-      // No producer batching delay: the probe leaves when it is sent. Probes have a kafkajs producer of
-      // their own (acks=1), sent and acknowledged one tick at a time: kcat produces a line of its input
-      // only once it has read the next one, so a probe written last in a tick waited for the next tick
-      // (10 ms) before it even left the bench.
-      const paced = await newProducer(0)
+      // The background load batches as the fleet's producers would with librdkafka's default
+      // (linger.ms 5): with 0, each kcat sent a request for every few lines it read, and the broker
+      // took ~52% of a core at half load instead of ~40% (docs/benchmarks.md, eleventh round).
+      // Probes leave at once, on a kafkajs producer of their own (acks=1), sent and acknowledged one
+      // tick at a time: kcat produces a line of its input only once it has read the next one, so a
+      // probe written last in a tick waited for the next tick (10 ms) before it even left the bench.
+      const paced = await newProducer(5)
       const probeProducer = await kafkajsProducer(kafka)
       let sent = 0
       let probesSent = 0
       const threadBefore = await service.threads(true)
+      const brokerBefore = opts.brokerPid === undefined ? undefined : processCpuMs(opts.brokerPid)
+      const benchBefore = process.cpuUsage()
       const t1 = performance.now()
       while (sent < backgroundMessages.length) {
         const elapsedS = (performance.now() - t1) / 1000
@@ -361,6 +372,10 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
         await sleep(10)
       }
       const phaseMs = performance.now() - t1
+      const brokerAfter = opts.brokerPid === undefined ? undefined : processCpuMs(opts.brokerPid)
+      const bench = process.cpuUsage(benchBefore)
+      // The paced producer's processes were started by this phase: their whole CPU time is its.
+      const loadMs = paced.pids().reduce((ms, pid) => ms + (processCpuMs(pid) ?? 0), (bench.user + bench.system) / 1000)
       const threadAfter = await service.threads(false)
       // Share of the phase: percent (of a core, for time on one).
       const share = (key: keyof ThreadTimes) =>
@@ -391,6 +406,8 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
         gcPct: (100 * (threadAfter.gcMs - threadBefore.gcMs)) / phaseMs,
         loopDelayP99Ms: threadAfter.loop.p99,
         loopDelayMaxMs: threadAfter.loop.max,
+        brokerCpuPct: brokerBefore !== undefined && brokerAfter !== undefined ? (100 * (brokerAfter - brokerBefore)) / phaseMs : Number.NaN,
+        loadCpuPct: (100 * loadMs) / phaseMs,
       }
     }
     const halfLoad = await latencyPhase(0.5, 0)

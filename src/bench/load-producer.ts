@@ -22,6 +22,8 @@ export interface LoadProducer {
   send(messages: readonly LoadMessage[]): Promise<void>
   /** Resolves once everything sent is acknowledged by the broker. */
   close(): Promise<void>
+  /** Processes of its own (kcat's); none for a producer in this process. */
+  pids(): number[]
 }
 
 export const hasKcat = (): boolean => spawnSync('kcat', ['-V'], { stdio: 'ignore' }).status === 0
@@ -43,6 +45,7 @@ export function kcatProducer(brokers: string[], opts: { lingerMs: number }): Loa
   }
   return {
     name: 'kcat',
+    pids: () => [...procs.values()].map((p) => p.child.pid).filter((pid) => pid !== undefined),
     async send(messages) {
       const lines = new Map<string, string[]>()
       for (const m of messages) {
@@ -76,6 +79,7 @@ export async function kafkajsProducer(kafka: Kafka): Promise<LoadProducer> {
   await producer.connect()
   return {
     name: 'kafkajs',
+    pids: () => [],
     async send(messages) {
       if (messages.length === 0) return
       const byTopic = new Map<string, Message[]>()

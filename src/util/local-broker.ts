@@ -18,6 +18,8 @@ export interface LocalBroker {
   brokers: string[]
   /** Data and logs of this broker. */
   dataDir: string
+  /** The broker's process id. */
+  pid: number
   /** Stops the broker; the data folder is removed unless `keepData`. */
   stop(opts?: { keepData?: boolean }): Promise<void>
 }
@@ -69,6 +71,7 @@ export async function startLocalBroker(prefix = 'agentwatch-kafka-'): Promise<Lo
   return {
     brokers: [`127.0.0.1:${port}`],
     dataDir,
+    pid: Number(readFileSync(join(dataDir, 'kafka.pid'), 'utf8')),
     stop: async (opts = {}) => {
       try {
         await kafkaScript(['stop'], env)
