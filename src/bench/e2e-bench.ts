@@ -78,6 +78,7 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eRuns> {
           figure(`e2e.p99_ms_at_${pct}pct`, `produce -> risk event p99, ${pct}% load`, 'ms', at.map((l) => l.p99Ms).filter(Number.isFinite)),
           figure(`e2e.within_target_pct_at_${pct}pct`, `  probes read within ${E2E_TARGET_P99_MS} ms, ${pct}% load`, '%', at.filter((l) => l.latenciesMs.length > 0).map((l) => withinTargetPct(l.latenciesMs))),
           figure(`e2e.main_waiting_pct_at_${pct}pct`, `  service main thread waiting for a core, ${pct}% load`, '%', at.map((l) => l.mainWaitingPct).filter(Number.isFinite)),
+          figure(`e2e.broker_cpu_pct_at_${pct}pct`, `  the broker on a core, ${pct}% load`, '%', at.map((l) => l.brokerCpuPct).filter(Number.isFinite)),
         ]
       }),
       figure('e2e.agents_frozen', 'agents frozen over the run (dormancy sweep)', 'agents', results.map((r) => r.dormancy.frozen)),
