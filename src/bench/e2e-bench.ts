@@ -21,6 +21,8 @@ export interface E2eBenchOptions {
   /** The throughput phase produces the fleet this many times (copies shifted by whole weeks). */
   throughputCopies: number
   runs: number
+  /** Runs before the counted ones when the bench starts the broker, to let its JIT compile (see broker.ts). */
+  warmupRuns: number
   latencySeconds: number
   /** Shares of the sustained rate at which latency is measured too, after half of it. */
   otherLoadShares: number[]
@@ -37,13 +39,17 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eRuns> {
   const broker = await startBenchBroker()
   const results: E2eChildResult[] = []
   const errors: string[] = []
+  const warmup: Record<string, unknown>[] = []
   try {
-    for (let run = 0; run < opts.runs; run++) {
+    const warmups = broker.started ? opts.warmupRuns : 0
+    for (let run = 0; run < warmups + opts.runs; run++) {
       const tag = `${Date.now().toString(36)}-${run}`
       const childOpts: E2eChildOptions = { brokers: broker.brokers, fleet: opts.fleet, throughputCopies: opts.throughputCopies, latencySeconds: opts.latencySeconds, otherLoadShares: opts.otherLoadShares, probesPerSecond: opts.probesPerSecond, partitions: 6, tag, brokerPid: broker.pid }
       // error level: the log notifier writes a warning per risk event, thousands per run.
       const out = await runInChild<E2eChildResult>('e2e', childOpts, { timeoutMs: 600_000, env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' } })
-      if (out.ok) results.push(out.result)
+      if (run < warmups) {
+        warmup.push(out.ok ? { sustainedEps: out.result.sustainedEps, p99Ms: out.result.p99Ms, brokerCpuPct: out.result.brokerCpuPct } : { error: out.error.split('\n')[0] })
+      } else if (out.ok) results.push(out.result)
       else errors.push(out.error.split('\n').slice(0, 3).join(' '))
     }
   } finally {
@@ -88,6 +94,8 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eRuns> {
       broker: broker.started ? 'started by the bench (scripts/kafka.sh)' : `KAFKA_BROKERS=${broker.brokers.join(',')}`,
       fleet: opts.fleet,
       throughputCopies: opts.throughputCopies,
+      // Not counted: the broker's JIT compiling its hot paths (see broker.ts).
+      warmupRuns: warmup,
       producer: results[0]?.producer,
       latencySeconds: opts.latencySeconds,
       probesPerSecond: opts.probesPerSecond,

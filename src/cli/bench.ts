@@ -27,6 +27,8 @@ const USAGE = `usage: agentwatch bench [options]
   --restore-sizes <list> agent counts for the restore bench (default 20000,1000000; 1000000 is the target)
   --e2e-loads <list>    percentages of the sustained rate at which the e2e bench also measures latency,
                         beside the half load of the target (default 10,25; --quick none)
+  --e2e-warmup <int>    uncounted e2e runs first, on a broker the bench started, while its JIT compiles
+                        (default 1; --quick 0)
   --json <file>         where to write the JSON report (default bench-results/latest.json)
   -h, --help            this help
 
@@ -58,6 +60,7 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
         'memory-sizes': { type: 'string' },
         'restore-sizes': { type: 'string' },
         'e2e-loads': { type: 'string' },
+        'e2e-warmup': { type: 'string' },
         json: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -92,6 +95,7 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
       // (1 s) does not dominate the figure.
       throughputCopies: quick ? 1 : 5,
       runs: expensiveRuns,
+      warmupRuns: values['e2e-warmup'] === undefined ? (quick ? 0 : 1) : nonNegativeInt('e2e-warmup', values['e2e-warmup']),
       latencySeconds: quick ? 5 : 20,
       otherLoadShares: e2eLoads.map((pct) => pct / 100),
       probesPerSecond: quick ? 4 : 5,
@@ -113,6 +117,12 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
     },
     api: { agents: 10_000, lookups: quick ? 2_000 : 20_000, runs: cheapRuns },
   }
+}
+
+function nonNegativeInt(name: string, raw: string): number {
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got "${raw}"`)
+  return n
 }
 
 async function timed(name: string, fn: () => Promise<BenchSection> | BenchSection): Promise<BenchSection> {

@@ -45,13 +45,22 @@ function kafkaScript(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   })
 }
 
-/** Starts a broker; rejects (leaving nothing running) when it does not come up. */
-export async function startLocalBroker(prefix = 'agentwatch-kafka-'): Promise<LocalBroker> {
+/**
+ * Starts a broker; rejects (leaving nothing running) when it does not come up. `jvmOpts` replaces
+ * scripts/kafka.sh's default JVM options (KAFKA_JVM_OPTS).
+ */
+export async function startLocalBroker(prefix = 'agentwatch-kafka-', opts: { jvmOpts?: string } = {}): Promise<LocalBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), prefix))
   const port = await freePort()
   let controllerPort = await freePort()
   while (controllerPort === port) controllerPort = await freePort()
-  const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controllerPort), KAFKA_DATA_DIR: dataDir }
+  const env = {
+    ...process.env,
+    KAFKA_PORT: String(port),
+    KAFKA_CONTROLLER_PORT: String(controllerPort),
+    KAFKA_DATA_DIR: dataDir,
+    ...(opts.jvmOpts !== undefined ? { KAFKA_JVM_OPTS: opts.jvmOpts } : {}),
+  }
   // If this process dies before stop(), do not leave a broker behind.
   const killOnExit = () => {
     try {
