@@ -91,7 +91,7 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eRuns> {
       figure('e2e.agents_thawed', '  thawed again by their next event', 'agents', results.map((r) => r.dormancy.thawed)),
     ],
     details: {
-      broker: broker.started ? 'started by the bench (scripts/kafka.sh)' : `KAFKA_BROKERS=${broker.brokers.join(',')}`,
+      broker: broker.started ? 'started by the bench (scripts/kafka.sh, both JIT compilers, see broker.ts)' : `KAFKA_BROKERS=${broker.brokers.join(',')}`,
       fleet: opts.fleet,
       throughputCopies: opts.throughputCopies,
       // Not counted: the broker's JIT compiling its hot paths (see broker.ts).

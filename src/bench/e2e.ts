@@ -111,7 +111,7 @@ export interface LatencyPhase {
   outboundP50Ms: number
   outboundP99Ms: number
   /**
-   * The service's main thread over the half-load phase: share of the phase on a core, and runnable
+   * The service's main thread over the phase: share of the phase on a core, and runnable
    * but waiting for one (the scheduler's accounting; NaN off Linux). Percent.
    */
   mainOnCorePct: number
@@ -124,7 +124,7 @@ export interface LatencyPhase {
   chdbThreadsPct: number
   /** The service's main thread in garbage collection pauses over the phase. Percent. */
   gcPct: number
-  /** The service's event-loop delay over the half-load phase (5 ms timer resolution). Milliseconds. */
+  /** The service's event-loop delay over the phase (5 ms timer resolution). Milliseconds. */
   loopDelayP99Ms: number
   loopDelayMaxMs: number
   /** The broker's CPU over the phase, all its threads. Percent of a core; NaN when not started by the bench. */
@@ -384,6 +384,7 @@ export async function measureE2eInProcess(opts: E2eChildOptions): Promise<E2eChi
       for (let waited = 0; probeSentAt.size > 0 && waited < 15_000; waited += 100) await sleep(100)
       // Probes never answered are not carried into the next phase.
       probeSentAt.clear()
+      probeSentWallMs.clear()
       await sleep(200)
       return {
         loadShare,

@@ -42,6 +42,14 @@ describe('bench', () => {
   it('rejects unknown benches and bad sizes', () => {
     expect(() => planFrom(['--only', 'pipeline,nope'])).toThrow(/unknown bench "nope"/)
     expect(() => planFrom(['--restore-sizes', '10,x'])).toThrow(/positive integers/)
+    // Half load is always measured; other loads are percentages of the sustained rate.
+    expect(planFrom(['--e2e-loads', '10,25']).e2e.otherLoadShares).toEqual([0.1, 0.25])
+    expect(() => planFrom(['--e2e-loads', '50'])).toThrow(/other than the half load/)
+    expect(() => planFrom(['--e2e-loads', '120'])).toThrow(/up to 100/)
+    expect(planFrom(['--e2e-warmup', '0']).e2e.warmupRuns).toBe(0)
+    expect(planFrom([]).e2e.warmupRuns).toBe(1)
+    expect(planFrom(['--quick']).e2e.warmupRuns).toBe(0)
+    expect(() => planFrom(['--e2e-warmup', '1.5'])).toThrow(/non-negative integer/)
   })
 
   it('takes medians and nearest-rank percentiles', () => {
