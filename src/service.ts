@@ -339,7 +339,7 @@ export async function createService(initial: Config, opts: ServiceOptions = {}):
         await revived
         const agents = pipeline.baselines.agents
         // Rows a restore still holds (one of a partition assigned since): taken in as the background revival would.
-        while (agents.reviveSome(Infinity, pipeline.dormantBefore));
+        agents.reviveAll(pipeline.dormantBefore)
         const all: Listed[] = []
         for (const p of agents.liveValues()) {
           if ((level ? p.risk.level === level : true) && (blueprintId ? p.blueprintId === blueprintId : true)) all.push({ agentId: p.agentId, level: p.risk.level, score: p.risk.score, profile: p })

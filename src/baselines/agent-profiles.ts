@@ -199,8 +199,9 @@ export class AgentProfiles {
     return this.saved.size > 0
   }
 
-  reviveAll(): void {
-    this.reviveSome(Infinity)
+  /** Every saved profile taken in now: revived, or made dormant as in `reviveSome`. */
+  reviveAll(dormantBefore = -Infinity): void {
+    this.reviveSome(Infinity, dormantBefore)
   }
 
   private reviveHeld(agentId: string, json: string): AgentProfile | undefined {

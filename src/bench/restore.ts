@@ -159,7 +159,7 @@ async function restoreOnce(
   if (dormantPrimers) primeDormantDictionaries(baselines.agents.dormant, dormantPrimers)
   const began = performance.now()
   // Every held row's latest event is before Infinity: all go dormant.
-  while (baselines.agents.reviveSome(Infinity, dormantPrimers ? Infinity : -Infinity));
+  baselines.agents.reviveAll(dormantPrimers ? Infinity : -Infinity)
   const revivedMs = performance.now() - began
   if (baselines.agents.size !== agents) throw new Error(`${agents - baselines.agents.size} held profiles could not be revived`)
   const dormant = baselines.agents.dormant
