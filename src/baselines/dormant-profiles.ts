@@ -18,6 +18,7 @@
  * shared by records that come and go.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib'
+import { withoutRecentIds } from './recent-ids.ts'
 
 /**
  * Largest dictionary of a blueprint. Deflate sees only the last 32 KiB before what it encodes; a
@@ -62,6 +63,11 @@ export class DormantProfiles {
   private recordBytes = 0
   /** Since start: records kept (a re-freeze counts again), and records thawed for an agent's next event or change. */
   readonly counts = { frozen: 0, thawed: 0 }
+  /**
+   * Whether records keep the agent's ring of recent event-id hashes (`baselines.dormantKeepsRecentIds`,
+   * set by the pipeline). Records frozen without it revive with an empty ring.
+   */
+  keepsRecentIds = true
 
   get size(): number {
     return this.records.size
@@ -84,10 +90,10 @@ export class DormantProfiles {
   /**
    * Keep `json`, the profile's JSON, as the agent's dormant profile, replacing any kept before.
    * `blueprintId` picks the dictionary; `partition` is the Kafka partition of its events (-1 none);
-   * `riskScore` is its `risk.score`.
+   * `riskScore` is its `risk.score`. Without `keepsRecentIds`, its ring is left out.
    */
   freeze(agentId: string, blueprintId: string | undefined, partition: number, riskScore: number, json: string): void {
-    const text = Buffer.from(json, 'utf8')
+    const text = Buffer.from(this.keepsRecentIds ? json : withoutRecentIds(json), 'utf8')
     const [id, dictionary] = this.dictionaryFor(blueprintId ?? '', text)
     const used = dictionary.used
     const deflated = deflateRawSync(text, { level: LEVEL, memLevel: 9, dictionary: dictionary.bytes.subarray(0, used) })

@@ -40,7 +40,10 @@ export class RecentIdHashes extends Float64Array {
     return { hashes: base64Of(this), next: this.next }
   }
 
-  /** The ring from its JSON, or from the id list (oldest first) of a profile saved before hashes. */
+  /**
+   * The ring from its JSON, or from the id list (oldest first) of a profile saved before hashes; an
+   * empty ring from null (left out of a dormant record, `withoutRecentIds`).
+   */
   static fromJSON(saved: unknown): RecentIdHashes {
     const ring = new RecentIdHashes()
     if (Array.isArray(saved)) {
@@ -53,6 +56,26 @@ export class RecentIdHashes extends Float64Array {
     }
     return ring
   }
+}
+
+/** How a ring starts in a profile's JSON (`toJSON` above, under the profile's `recentIds`). */
+const SAVED_RING = '"recentIds":{"hashes":"'
+
+/**
+ * A profile's JSON with its ring left out (`baselines.dormantKeepsRecentIds` false): `recentIds`
+ * becomes null, the rest is unchanged, and it revives with an empty ring. The key stays where it was,
+ * so that a revived profile has the shape of every other (a key added later would go to an
+ * out-of-object store). Cut from the string, without parsing it (a held row goes dormant so).
+ * Only the profile's own `recentIds` matches: no detector state has a key of that name, and a
+ * quote inside a JSON string is escaped. A ring saved as an id list (before hashes) is left in.
+ */
+export function withoutRecentIds(json: string): string {
+  const at = json.indexOf(SAVED_RING)
+  if (at < 0) return json
+  // Base64 and an integer hold no brace: the first one closes the ring.
+  const end = json.indexOf('}', at + SAVED_RING.length) + 1
+  if (end === 0) return json
+  return `${json.slice(0, at)}"recentIds":null${json.slice(end)}`
 }
 
 function isSavedRing(v: unknown): v is { hashes: string; next: number } {

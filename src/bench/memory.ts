@@ -25,6 +25,8 @@ export interface MemoryChildOptions {
   stream?: FleetSize
   /** Then the fleet made dormant (MemoryChildResult.dormant). */
   dormant?: boolean
+  /** Whether its records keep the agents' rings of recent event ids (`baselines.dormantKeepsRecentIds`). Default true. */
+  dormantKeepsRecentIds?: boolean
 }
 
 export interface MemoryChildResult {
@@ -57,7 +59,7 @@ export interface MemoryChildResult {
    * profiles first (see primeDormantDictionaries). Then, every agent dormant again, the stream of
    * residentThroughput with them resident (residentEps). Bytes, microseconds, events per second.
    */
-  dormant?: { someActiveBytesPerAgent: number; bytesPerAgent: number; agents: number; recordBytes: number; freezeUs: number; thawUs: number; residentEps?: number }
+  dormant?: { keepsRecentIds: boolean; someActiveBytesPerAgent: number; bytesPerAgent: number; agents: number; recordBytes: number; freezeUs: number; thawUs: number; residentEps?: number }
 }
 
 /** In the first dormant measure, one agent in this many stays live. */
@@ -117,7 +119,7 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
   const heapAfterBytes = after.heapUsed + after.arrayBuffers
   if (baselines.agents.size !== opts.agents) throw new Error('agents lost')
   const resident = opts.stream ? residentThroughput(baselines, opts.stream) : undefined
-  const dormant = opts.dormant ? await measureDormant(baselines, opts.agents, heapBeforeBytes, opts.fleet) : undefined
+  const dormant = opts.dormant ? await measureDormant(baselines, opts.agents, heapBeforeBytes, opts.fleet, opts.dormantKeepsRecentIds ?? true) : undefined
   if (dormant && resident && opts.stream) {
     // The same stream again, from the same start, with the agents resident dormant.
     forgetStream(baselines, resident.agentIds)
@@ -139,8 +141,10 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
 }
 
 /** The fleet made dormant, all but a tenth then all of it (see MemoryChildResult.dormant). */
-async function measureDormant(baselines: Baselines, agents: number, heapBeforeBytes: number, fleet: FleetSize): Promise<MemoryChildResult['dormant']> {
+async function measureDormant(baselines: Baselines, agents: number, heapBeforeBytes: number, fleet: FleetSize, keepsRecentIds: boolean): Promise<MemoryChildResult['dormant']> {
   primeDormantDictionaries(baselines.agents.dormant, dictionaryPrimers(fleet))
+  // As a pipeline with `baselines.dormantKeepsRecentIds` sets it.
+  baselines.agents.dormant.keepsRecentIds = keepsRecentIds
   const held = async () => {
     await gcFully()
     const m = process.memoryUsage()
@@ -169,7 +173,7 @@ async function measureDormant(baselines: Baselines, agents: number, heapBeforeBy
   const thawMs = performance.now() - thawBegan
   // Dormant again, for the stream that follows.
   sweep()
-  return { someActiveBytesPerAgent, bytesPerAgent, agents: frozen, recordBytes, freezeUs: (sweepMs * 1000) / Math.max(1, someFrozen), thawUs: (thawMs * 1000) / Math.max(1, sample.length) }
+  return { keepsRecentIds, someActiveBytesPerAgent, bytesPerAgent, agents: frozen, recordBytes, freezeUs: (sweepMs * 1000) / Math.max(1, someFrozen), thawUs: (thawMs * 1000) / Math.max(1, sample.length) }
 }
 
 /**
@@ -234,9 +238,11 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<BenchSec
     const runs: MemoryChildResult[] = []
     let failure: string | undefined
     for (let r = 0; r < opts.runs && !failure; r++) {
-      // The dormant figures in the first run only: they vary by less than 0.1% from run to run
-      // (three runs each, 2026-11-28), and freezing a million agents takes ~5 minutes.
-      const out = await runInChild<MemoryChildResult>('memory', { agents, fleet: opts.fleet, stream: opts.stream, dormant: r === 0 } satisfies MemoryChildOptions, {
+      // The dormant figures in the first run, and in the second without the agents' rings of
+      // recent ids: they vary by less than 0.1% from run to run (three runs each, 2026-11-28), and
+      // freezing a million agents takes ~5 minutes.
+      const dormant = r <= 1
+      const out = await runInChild<MemoryChildResult>('memory', { agents, fleet: opts.fleet, stream: opts.stream, dormant, dormantKeepsRecentIds: r === 0 } satisfies MemoryChildOptions, {
         nodeFlags: ['--expose-gc', `--max-old-space-size=${heapLimitMiB}`],
       })
       if (out.ok) runs.push(out.result)
@@ -246,7 +252,7 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<BenchSec
     figures.push(figure(`memory.bytes_per_agent.${agents}`, `hot state per agent, ${label}`, 'bytes', values, { target, ...(failure ? { note: `${label}: ${failure}` } : {}) }))
     const eps = runs.flatMap((r) => (r.residentEps === undefined ? [] : [r.residentEps]))
     if (eps.length) figures.push(figure(`memory.resident_pipeline_eps.${agents}`, `  decode+validate+process with them resident`, 'events/s', eps))
-    const dormant = runs.flatMap((r) => (r.dormant ? [r.dormant] : []))
+    const dormant = runs.flatMap((r) => (r.dormant?.keepsRecentIds ? [r.dormant] : []))
     if (dormant.length) {
       figures.push(figure(`memory.some_active_bytes_per_agent.${agents}`, `  then a tenth active, the rest dormant`, 'bytes', dormant.map((d) => d.someActiveBytesPerAgent), { target }))
       figures.push(figure(`memory.dormant_bytes_per_agent.${agents}`, `  then all dormant`, 'bytes', dormant.map((d) => d.bytesPerAgent), { target }))
@@ -254,6 +260,11 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<BenchSec
       figures.push(figure(`memory.dormant_thaw_us.${agents}`, `  thawing one (its next event or reader)`, 'us', dormant.map((d) => d.thawUs)))
       const dormantEps = dormant.flatMap((d) => (d.residentEps === undefined ? [] : [d.residentEps]))
       if (dormantEps.length) figures.push(figure(`memory.dormant_resident_pipeline_eps.${agents}`, `  decode+validate+process with them dormant`, 'events/s', dormantEps))
+    }
+    const ringless = runs.flatMap((r) => (r.dormant && !r.dormant.keepsRecentIds ? [r.dormant] : []))
+    if (ringless.length) {
+      figures.push(figure(`memory.some_active_bytes_per_agent_without_recent_ids.${agents}`, `  a tenth active, the rest dormant, records without recent ids`, 'bytes', ringless.map((d) => d.someActiveBytesPerAgent), { target }))
+      figures.push(figure(`memory.dormant_bytes_per_agent_without_recent_ids.${agents}`, `  all dormant, records without recent ids`, 'bytes', ringless.map((d) => d.bytesPerAgent), { target }))
     }
     if (values.length) knownBytesPerAgent = Math.max(...values)
     perSize[agents] = { runs, ...(failure ? { failure } : {}) }

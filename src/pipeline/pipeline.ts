@@ -67,6 +67,7 @@ export class Pipeline {
     this.config = config
     const minutes = config.baselines.dormantAfterMinutes
     this.baselines.dormantAfterMs = minutes > 0 ? minutes * 60_000 : Infinity
+    this.baselines.agents.dormant.keepsRecentIds = config.baselines.dormantKeepsRecentIds
     this.resolver = new DetectorSettingsResolver(config)
   }
 

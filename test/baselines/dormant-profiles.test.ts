@@ -237,3 +237,57 @@ describe('freezing idle agents', () => {
     for (const p of live.baselines.agents.values()) expect(JSON.stringify(dozing.baselines.agents.get(p.agentId))).toBe(JSON.stringify(p))
   })
 })
+
+describe('dormant agents without their recent ids (baselines.dormantKeepsRecentIds false)', () => {
+  /** Agent a's 70 events, then b's an hour later; a checkpoint and a sweep leave a dormant, then a redelivery and a resend of a's. */
+  function run(keepsRecentIds: boolean) {
+    const p = new Pipeline(validateConfig({ baselines: { dormantAfterMinutes: 20, dormantKeepsRecentIds: keepsRecentIds } }))
+    // A dictionary already full of other text: a's record holds its ring, not a reference to it.
+    p.baselines.agents.dormant.freeze('filler', 'bp-fx', -1, 0, '-'.repeat(28 * 1024))
+    p.baselines.agents.dormant.delete('filler')
+    const meta = (offset: number) => ({ topic: 'tools', partition: 0, offset })
+    const events = Array.from({ length: 70 }, (_, i) => toolCall(T0 + i * 1000, { agent: { id: 'a' } }))
+    events.forEach((e, i) => expect(p.process(e, meta(i))).toBe('processed'))
+    p.process(toolCall(T0 + 3_600_000, { agent: { id: 'b' } }), meta(70))
+    p.baselines.takeDirty()
+    while (p.baselines.freezeIdle(p.dormantBefore, Infinity));
+    expect([...p.baselines.agents.dormant.ids()]).toEqual(['a'])
+    const recordBytes = p.baselines.agents.dormant.bytes
+    const dormantJson = p.baselines.agents.dormant.read('a')!
+    // Kafka redelivers the last one at its offset; a producer sends the one before again, at a new offset.
+    const redelivered = p.process({ ...events[69]! }, meta(69))
+    const thawed = JSON.parse(JSON.stringify(p.baselines.agents.get('a'))) as Record<string, unknown>
+    const resent = p.process({ ...events[68]! }, meta(71))
+    return { recordBytes, dormantJson, redelivered, resent, thawed, learned: p.baselines.agents.get('a')!.learned }
+  }
+
+  it('keep ~470 bytes less, still drop a redelivery by its offset, and learn a resend under a new offset again', () => {
+    const kept = run(true)
+    const cut = run(false)
+    expect(JSON.parse(cut.dormantJson).recentIds).toBeNull()
+    expect(JSON.parse(kept.dormantJson).recentIds).not.toBeNull()
+    // 64 hashes of 53 bits that no dictionary holds: ~430-520 bytes deflated.
+    expect(kept.recordBytes - cut.recordBytes).toBeGreaterThan(400)
+    expect([kept.redelivered, cut.redelivered]).toEqual(['duplicate', 'duplicate'])
+    // Thawed, the agent is as it was but for its ring.
+    expect({ ...cut.thawed, recentIds: undefined }).toEqual({ ...kept.thawed, recentIds: undefined })
+    expect(kept.resent).toBe('duplicate')
+    expect(cut.resent).toBe('processed')
+    expect([kept.learned, cut.learned]).toEqual([70, 71])
+  })
+
+  it('leave out the ring of a saved row taken in as dormant too', () => {
+    // Revived as a restore revives (the ring rebuilt from its JSON).
+    const agents = new Baselines().agents
+    agents.dormant.keepsRecentIds = false
+    const old = profile('old', { blueprintId: 'bp', partition: 1, lastTs: T0 })
+    for (let i = 0; i < 64; i++) old.recentIds.seenOrRemember(`e-${i}`)
+    const json = Buffer.from(JSON.stringify(old))
+    agents.hold('old', 1, T0, json, 0, json.length)
+    agents.reviveAll(T0 + 60_000)
+    expect(JSON.parse(agents.dormant.read('old')!)).toEqual({ ...JSON.parse(JSON.stringify(old)), recentIds: null })
+    const back = agents.get('old')!
+    expect(back.recentIds.seenOrRemember('e-63')).toBe(false)
+    expect(JSON.stringify({ ...back, recentIds: undefined })).toBe(JSON.stringify({ ...old, recentIds: undefined }))
+  })
+})

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RECENT_IDS, RecentIdHashes, idHash } from '../../src/baselines/recent-ids.ts'
+import { RECENT_IDS, RecentIdHashes, idHash, withoutRecentIds } from '../../src/baselines/recent-ids.ts'
 
 describe('recent event ids as a hash ring', () => {
   it('knows the last RECENT_IDS ids and forgets older ones, oldest first', () => {
@@ -45,5 +45,23 @@ describe('recent event ids as a hash ring', () => {
     }
     expect(bad).toBe(0)
     expect(seen.size).toBe(200_000)
+  })
+})
+
+describe('a profile without its ring', () => {
+  it('has null for its ring, everything else as it was, and revives with an empty ring', () => {
+    const ring = new RecentIdHashes()
+    for (let i = 0; i < 100; i++) ring.seenOrRemember(`evt-${i}`)
+    // A detector state with a "hashes" field and strings quoting the ring's key are left alone.
+    const profile = { agentId: 'a', states: { s: { hashes: 'AAAA', note: '"recentIds":{"hashes":"x"}' } }, recentIds: ring, flagged: [{ id: '}' }] }
+    const cut = withoutRecentIds(JSON.stringify(profile))
+    expect(JSON.parse(cut)).toEqual({ ...JSON.parse(JSON.stringify(profile)), recentIds: null })
+    expect(Object.keys(JSON.parse(cut))).toEqual(['agentId', 'states', 'recentIds', 'flagged'])
+    const revived = RecentIdHashes.fromJSON(JSON.parse(cut).recentIds)
+    expect(Array.from(revived).every((h) => h === 0)).toBe(true)
+    expect(revived.seenOrRemember('evt-99')).toBe(false)
+    // Last key too; a profile without a ring, or with the id list saved before hashes, is unchanged.
+    expect(JSON.parse(withoutRecentIds(JSON.stringify({ agentId: 'a', recentIds: ring })))).toEqual({ agentId: 'a', recentIds: null })
+    for (const json of [JSON.stringify({ agentId: 'a' }), JSON.stringify({ agentId: 'a', recentIds: ['e-1', 'e-}'] })]) expect(withoutRecentIds(json)).toBe(json)
   })
 })
