@@ -10,6 +10,7 @@ import os from 'node:os'
 import { Baselines } from '../baselines/baselines.ts'
 import { Pipeline } from '../pipeline/pipeline.ts'
 import type { AgentProfile } from '../baselines/profiles.ts'
+import { KeySlots } from '../../detectors/bounded.ts'
 import { runInChild } from './child.ts'
 import { benchFleet, decodeAndProcess, defaultConfig, dictionaryPrimers, laterWeeks, primeDormantDictionaries, ProfileCloner, trainedProfiles, type FleetSize } from './data.ts'
 import { MiB } from './machine.ts'
@@ -41,6 +42,12 @@ export interface MemoryChildResult {
   /** Of heapAfterBytes - heapBeforeBytes, what is outside the V8 heap (ArrayBuffer contents). Bytes. */
   arrayBufferBytes: number
   bytesPerAgent: number
+  /**
+   * The same after a lookup in every table of every agent, as their events make: a table of more
+   * than a dozen keys keeps an index beside it from its first lookup on (detectors/bounded.ts), so
+   * an agent with events since its restore holds one for each of those. Bytes.
+   */
+  indexedBytesPerAgent: number
   /** Wall time to clone and insert the agents. Milliseconds. */
   fillMs: number
   /** Mean JSON size of a template profile, by field and by detector state. Bytes (UTF-16 chars). */
@@ -118,6 +125,10 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
   const after = process.memoryUsage()
   const heapAfterBytes = after.heapUsed + after.arrayBuffers
   if (baselines.agents.size !== opts.agents) throw new Error('agents lost')
+  for (const p of baselines.agents.liveValues()) lookUpEveryTable(p.states, 3)
+  await gcFully()
+  const indexed = process.memoryUsage()
+  const indexedBytesPerAgent = (indexed.heapUsed + indexed.arrayBuffers - heapBeforeBytes) / opts.agents
   const resident = opts.stream ? residentThroughput(baselines, opts.stream) : undefined
   const dormant = opts.dormant ? await measureDormant(baselines, opts.agents, heapBeforeBytes, opts.fleet, opts.dormantKeepsRecentIds ?? true) : undefined
   if (dormant && resident && opts.stream) {
@@ -135,9 +146,16 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
     heapAfterBytes,
     arrayBufferBytes: after.arrayBuffers - before.arrayBuffers,
     bytesPerAgent: (heapAfterBytes - heapBeforeBytes) / opts.agents,
+    indexedBytesPerAgent,
     fillMs,
     jsonBytesByPart: parts,
   }
+}
+
+/** A lookup (of a key no table holds) in every table within `value`, `depth` levels down: what indexes a large one. */
+function lookUpEveryTable(value: unknown, depth: number): void {
+  if (value instanceof KeySlots) value.slotOf('')
+  else if (depth > 0 && typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) for (const v of Object.values(value)) lookUpEveryTable(v, depth - 1)
 }
 
 /** The fleet made dormant, all but a tenth then all of it (see MemoryChildResult.dormant). */
@@ -250,6 +268,7 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<BenchSec
     }
     const values = runs.map((r) => r.bytesPerAgent)
     figures.push(figure(`memory.bytes_per_agent.${agents}`, `hot state per agent, ${label}`, 'bytes', values, { target, ...(failure ? { note: `${label}: ${failure}` } : {}) }))
+    figures.push(figure(`memory.indexed_bytes_per_agent.${agents}`, `  every agent live, its tables indexed (as after events)`, 'bytes', runs.map((r) => r.indexedBytesPerAgent), { target }))
     const eps = runs.flatMap((r) => (r.residentEps === undefined ? [] : [r.residentEps]))
     if (eps.length) figures.push(figure(`memory.resident_pipeline_eps.${agents}`, `  decode+validate+process with them resident`, 'events/s', eps))
     const dormant = runs.flatMap((r) => (r.dormant?.keepsRecentIds ? [r.dormant] : []))
