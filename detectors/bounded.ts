@@ -4,7 +4,7 @@
  * shares with volume's `ToolSizes`), and safe lookups in the plain objects keyed by names from
  * events that some states keep.
  */
-import { numbersFrom, numbersJSON } from './packed.ts'
+import { CARVED_CACHE, carve, numbersFrom, numbersJSON, releaseCarved } from './packed.ts'
 
 /**
  * The table's own number for `key`, never a name inherited from Object.prototype: agent ids come
@@ -54,6 +54,34 @@ export interface SavedTable {
  */
 const SCANNED = 12
 
+/**
+ * A table's index: slot + 1 of each key (0 an empty bucket) at its hash, the next free bucket on a
+ * collision (linear probing), in a power-of-two number of buckets more than twice the keys. 16-bit
+ * while every slot + 1 fits (fewer than 65,535 keys), then 32-bit. Carved from the shared slabs,
+ * and kept under `CARVED_CACHE` (packed.ts): not state, and given back with the table.
+ *
+ * Why not a Map: a Map of 13-64 keys took ~1,450 bytes (measured: 1,172 bytes more per agent with
+ * every table indexed, ~0.8 such tables an agent; docs/benchmarks.md, twelfth round); this takes
+ * 2 bytes a bucket and the view, ~100-330 bytes.
+ */
+type KeyIndex = Uint16Array | Uint32Array
+
+/**
+ * Seed of the keys' hash, new in every process: keys come from events, so that nobody can choose
+ * resource names that all fall in one bucket run. A table is bounded (its capacity), so even then a
+ * lookup costs at most a scan of it.
+ */
+const HASH_SEED = (Math.random() * 0x100000000) >>> 0
+
+/** FNV-1a over the key's UTF-16 code units from HASH_SEED, with a final mix of its high bits into the low ones (the buckets' mask keeps the low). */
+function keyHash(key: string): number {
+  let h = HASH_SEED ^ 0x811c9dc5
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  return (h ^ (h >>> 13)) >>> 0
+}
+
 /** Shared by every table that has no entries yet, replaced on its first insert (never written). */
 const NO_KEYS: string[] = []
 const NO_VALUES: number[] = []
@@ -65,8 +93,8 @@ const NO_VALUES: number[] = []
  */
 export class KeySlots {
   protected keys: string[] = NO_KEYS
-  /** key -> slot; only for tables larger than SCANNED, rebuilt after a removal. */
-  protected index: Map<string, number> | undefined
+  /** key -> slot (`KeyIndex`); only for tables larger than SCANNED, built at their first lookup and rebuilt after a removal. */
+  private [CARVED_CACHE]: KeyIndex | undefined = undefined
 
   get size(): number {
     return this.keys.length
@@ -79,13 +107,41 @@ export class KeySlots {
       for (let i = 0; i < keys.length; i++) if (keys[i] === key) return i
       return -1
     }
-    let index = this.index
-    if (!index) {
-      index = new Map()
-      for (let i = 0; i < keys.length; i++) index.set(keys[i]!, i)
-      this.index = index
+    const index = this[CARVED_CACHE] ?? this.buildIndex()
+    const mask = index.length - 1
+    // Ends at an empty bucket: at most half of them are taken.
+    for (let b = keyHash(key) & mask; ; b = (b + 1) & mask) {
+      const at = index[b]!
+      if (at === 0) return -1
+      if (keys[at - 1] === key) return at - 1
     }
-    return index.get(key) ?? -1
+  }
+
+  /** A new index of the keys, with room for twice as many (see KeyIndex). */
+  private buildIndex(): KeyIndex {
+    this.dropIndex()
+    const keys = this.keys
+    let buckets = 32
+    while (buckets <= 2 * keys.length) buckets *= 2
+    const index: KeyIndex = keys.length < 0xffff ? new Uint16Array(...carve(buckets, 2)) : new Uint32Array(...carve(buckets, 4))
+    this[CARVED_CACHE] = index
+    for (let i = 0; i < keys.length; i++) this.indexKey(index, i)
+    return index
+  }
+
+  /** Put slot `slot`'s key into `index`. */
+  private indexKey(index: KeyIndex, slot: number): void {
+    const mask = index.length - 1
+    let b = keyHash(this.keys[slot]!) & mask
+    while (index[b] !== 0) b = (b + 1) & mask
+    index[b] = slot + 1
+  }
+
+  /** Forget the index (rebuilt at the next lookup), giving its bytes back. */
+  private dropIndex(): void {
+    const index = this[CARVED_CACHE]
+    if (index) releaseCarved(index)
+    this[CARVED_CACHE] = undefined
   }
 
   keyAt(slot: number): string {
@@ -102,7 +158,12 @@ export class KeySlots {
     if (this.keys === NO_KEYS) this.keys = []
     const slot = this.keys.length
     this.keys.push(internalized(key))
-    this.index?.set(this.keys[slot]!, slot)
+    const index = this[CARVED_CACHE]
+    if (index) {
+      // Past half full, or past what 16 bits hold: a larger index, with this key in it.
+      if (2 * this.keys.length >= index.length || (this.keys.length >= 0xffff && index instanceof Uint16Array)) this.buildIndex()
+      else this.indexKey(index, slot)
+    }
     return slot
   }
 
@@ -120,7 +181,7 @@ export class KeySlots {
     }
     this.keys.length = kept
     values.length = width * kept
-    this.index = undefined
+    this.dropIndex()
   }
 
   /**
@@ -140,7 +201,7 @@ export class KeySlots {
     if (valid) {
       for (let i = 0; i < keys.length; i++) keys[i] = internalized(keys[i] as string)
       this.keys = keys as string[]
-      this.index = undefined
+      this.dropIndex()
       return numbers as number[]
     }
     for (let i = 0; i < keys.length; i++) {

@@ -95,13 +95,25 @@ export function inSparseSlab(a: ArrayBufferView): boolean {
   return n !== undefined && n < a.buffer.byteLength / 2
 }
 
-/** Give back every typed array in `value` (objects and arrays walked, `depth` levels down). */
+/**
+ * Key under which an object keeps a typed array carved as a cache of what its state implies (a
+ * table's key index, detectors/bounded.ts). It is not state, so its key is a symbol, which JSON and
+ * the walkers of a state (`for...in`, `Object.values`) pass over; `releaseAllCarved` gives it back
+ * with the object.
+ */
+export const CARVED_CACHE: unique symbol = Symbol('carved cache')
+
+/** Give back every typed array in `value` (objects and arrays walked, `depth` levels down), caches included. */
 export function releaseAllCarved(value: unknown, depth = 6): void {
   if (ArrayBuffer.isView(value)) releaseCarved(value)
   else if (depth > 0 && typeof value === 'object' && value !== null) {
     if (Array.isArray(value)) {
       for (const v of value) if (typeof v === 'object') releaseAllCarved(v, depth - 1)
-    } else for (const k in value) releaseAllCarved((value as Record<string, unknown>)[k], depth - 1)
+    } else {
+      const cache = (value as { [CARVED_CACHE]?: unknown })[CARVED_CACHE]
+      if (ArrayBuffer.isView(cache)) releaseCarved(cache)
+      for (const k in value) releaseAllCarved((value as Record<string, unknown>)[k], depth - 1)
+    }
   }
 }
 

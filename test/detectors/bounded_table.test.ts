@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CountTable } from '../../detectors/bounded.ts'
+import { CARVED_CACHE, inSparseSlab, releaseAllCarved } from '../../detectors/packed.ts'
 
 const roundTrip = (t: CountTable) => CountTable.from(JSON.parse(JSON.stringify(t)))
 
@@ -57,6 +58,52 @@ describe('CountTable.bump', () => {
     expect(table.count('k-40')).toBe(40)
     expect(table.count('new-29')).toBe(1)
     for (const key of table.keyList()) expect(table.slotOf(key)).toBeGreaterThanOrEqual(0)
+  })
+
+  it('finds each key at its slot through an index that grows, is rebuilt after removals, and goes 32-bit at 65,535 keys', () => {
+    const table = new CountTable()
+    // Keys of one length with a shared prefix, and the empty key: no help from lengths or first characters.
+    const keys = ['', ...Array.from({ length: 70_000 }, (_, i) => `resource://x/${String(i).padStart(6, '0')}`)]
+    // Keys not found at their own slot (one expect per check: expect itself costs microseconds).
+    const check = (upTo: number) => {
+      const lost = keys.slice(0, upTo).filter((key) => table.keyAt(table.slotOf(key)) !== key)
+      expect(lost).toEqual([])
+      expect(table.slotOf('resource://x/absent')).toBe(-1)
+    }
+    for (let i = 0; i < keys.length; i++) {
+      table.bump(keys[i]!, i, 100_000)
+      // Lookups at every size an index is built or outgrown at (13, 16, 17, 32, 33, ...) and at 16 bits' end.
+      if ((i & (i - 1)) === 0 || i === 12 || i === 65_534 || i === 65_535) check(i + 1)
+    }
+    check(keys.length)
+    // The 35,001 keys counted twice survive a trim to as many (the rarest go); slots move, lookups follow them.
+    for (let i = 0; i < keys.length; i += 2) table.bump(keys[i]!, 100_000 + i, 100_000)
+    table.trim(35_001)
+    expect(table.size).toBe(35_001)
+    expect(keys.filter((key, i) => table.count(key) !== (i % 2 === 0 ? 2 : 0))).toEqual([])
+    // A table revived from JSON indexes its adopted keys at its first lookup.
+    const restored = roundTrip(table)
+    expect(keys.filter((key, i) => restored.count(key) !== (i % 2 === 0 ? 2 : 0))).toEqual([])
+  }, 30_000)
+
+  it('keeps its index out of its JSON, and gives its bytes back with the table', () => {
+    // 30,000 indexes of 32 buckets (64 bytes) fill at least one 1 MiB slab of their own.
+    const tables = Array.from({ length: 30_000 }, (_, t) => {
+      const table = new CountTable()
+      for (let i = 0; i < 13; i++) table.bump(`key-${i}`, t, 64)
+      table.count('key-0')
+      return table
+    })
+    const indexOf = (t: CountTable) => (t as unknown as { [CARVED_CACHE]: Uint16Array })[CARVED_CACHE]
+    const middle = indexOf(tables[16_000]!)
+    expect(middle).toBeInstanceOf(Uint16Array)
+    const unindexed = new CountTable()
+    for (let i = 0; i < 13; i++) unindexed.bump(`key-${i}`, 0, 64)
+    expect(JSON.stringify(tables[0])).toBe(JSON.stringify(unindexed))
+    expect(Object.values(tables[0]!).some((v) => ArrayBuffer.isView(v))).toBe(false)
+    expect(inSparseSlab(middle)).toBe(false)
+    for (const t of tables) releaseAllCarved({ table: t })
+    expect(inSparseSlab(middle)).toBe(true)
   })
 
   it('revives the form tables were saved in before: key -> [count, first, last]', () => {
