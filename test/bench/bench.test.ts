@@ -47,6 +47,8 @@ describe('bench', () => {
     expect(section.error).toBeUndefined()
     const value = (name: string) => section.figures.find((f) => f.name === name)
     expect(value('memory.bytes_per_agent.400')!.runs).toHaveLength(2)
+    // And with every table looked up once (the larger ones keep an index from then on).
+    expect(value('memory.indexed_bytes_per_agent.400')!.runs).toHaveLength(2)
     // The first run measures the records with their rings, the second without: one run each.
     const withRings = value('memory.dormant_bytes_per_agent.400')!
     const without = value('memory.dormant_bytes_per_agent_without_recent_ids.400')!
