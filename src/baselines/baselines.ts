@@ -29,6 +29,7 @@ import { RecentIdHashes } from './recent-ids.ts'
 import { AgentSnapshot } from './snapshot.ts'
 import { AgentProfiles } from './agent-profiles.ts'
 import type { SavedAgentRow } from './saved-profiles.ts'
+import { internalized } from '../../detectors/internalized.ts'
 
 /** Folds `from`, learned from partitions disjoint from those of `into`, into `into`. */
 export type ProfileMerger = (into: BlueprintProfile, from: BlueprintProfile) => void
@@ -233,6 +234,10 @@ export class Baselines {
 
   /** A profile as parsed from its saved JSON (any version saved before), in its in-memory layout. */
   private revive(p: AgentProfile): AgentProfile {
+    // Names shared with other agents, one copy for all (JSON.parse gives each profile its own).
+    if (typeof p.tenantId === 'string') p.tenantId = internalized(p.tenantId)
+    if (typeof p.blueprintId === 'string') p.blueprintId = internalized(p.blueprintId)
+    if (typeof p.ownerId === 'string') p.ownerId = internalized(p.ownerId)
     completeStates(p.states)
     if (!(p.recentIds instanceof RecentIdHashes)) p.recentIds = RecentIdHashes.fromJSON(p.recentIds)
     p.risk.families ??= {}

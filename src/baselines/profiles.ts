@@ -6,6 +6,7 @@ import type { Detection, RiskLevel } from '../../schemas/risk.ts'
 import type { AgentEvent } from '../../schemas/events.ts'
 import { DETECTORS } from '../../detectors/index.ts'
 import { RecentIdHashes } from './recent-ids.ts'
+import { internalized } from '../../detectors/internalized.ts'
 
 /** Accumulated risk of one agent, decayed on event time. */
 export interface RiskState {
@@ -123,9 +124,9 @@ export function newAgentProfile(e: AgentEvent): AgentProfile {
   for (const d of DETECTORS) states[d.name] = d.init()
   return {
     agentId: e.agent.id,
-    tenantId: e.tenantId,
-    blueprintId: e.agent.blueprintId,
-    ownerId: e.agent.ownerId,
+    tenantId: internalized(e.tenantId),
+    blueprintId: e.agent.blueprintId === undefined ? undefined : internalized(e.agent.blueprintId),
+    ownerId: e.agent.ownerId === undefined ? undefined : internalized(e.agent.ownerId),
     firstTs: e.ts,
     lastTs: e.ts,
     firstLearnedTs: 0,

@@ -13,6 +13,7 @@ import { FLAGGED_KEPT, UNPARTITIONED, emptyRisk, type AgentProfile, type Bluepri
 import { DetectorSettingsResolver } from './detector-settings.ts'
 import { absorb, combine, familyMaxima, levelOf, levelRank, nextLevel, scoreAt } from './risk.ts'
 import { mergeSightings, quorum, recordSighting } from './fleet-change.ts'
+import { internalized } from '../../detectors/internalized.ts'
 
 export interface ProcessMeta {
   /** Kafka topic, partition and offset of the message, for exact redelivery detection. */
@@ -347,8 +348,8 @@ export class Pipeline {
     if (e.ts < agent.firstTs) agent.firstTs = e.ts
     // Assigned only when it changes: the event's own copy of the same id would be kept alive by the
     // long-lived profile until the next event (see detectors/tool_sequence.ts, `last`).
-    if (e.agent.ownerId && e.agent.ownerId !== agent.ownerId) agent.ownerId = e.agent.ownerId
-    if (e.agent.blueprintId && agent.blueprintId === undefined) agent.blueprintId = e.agent.blueprintId
+    if (e.agent.ownerId && e.agent.ownerId !== agent.ownerId) agent.ownerId = internalized(e.agent.ownerId)
+    if (e.agent.blueprintId && agent.blueprintId === undefined) agent.blueprintId = internalized(e.agent.blueprintId)
   }
 
   /** Findings about a spawner, seen in its sub-agent's event, go into the spawner's risk. */
