@@ -61,9 +61,9 @@ const SCANNED = 12
  * while every slot + 1 fits (fewer than 65,535 keys), then 32-bit. Carved from the shared slabs,
  * and kept under `CARVED_CACHE` (packed.ts): not state, and given back with the table.
  *
- * Why not a Map: a Map of 13-64 keys took ~1,450 bytes (measured: 1,172 bytes more per agent with
- * every table indexed, ~0.8 such tables an agent; docs/benchmarks.md, twelfth round); this takes
- * 2 bytes a bucket and the view, ~100-330 bytes.
+ * Why not a Map: with every table indexed, in the bench's fleet (~0.8 indexed tables an agent), a
+ * Map cost 1,172 bytes an agent (~1,500 a table), these buckets 232 (docs/benchmarks.md, twelfth
+ * round). 2 bytes a bucket: 64-256 bytes for 13-64 keys, beside the view.
  */
 type KeyIndex = Uint16Array | Uint32Array
 
