@@ -10,7 +10,7 @@ import os from 'node:os'
 import { Baselines } from '../baselines/baselines.ts'
 import { Pipeline } from '../pipeline/pipeline.ts'
 import type { AgentProfile } from '../baselines/profiles.ts'
-import { KeySlots } from '../../detectors/bounded.ts'
+import { CountTable, KeySlots } from '../../detectors/bounded.ts'
 import { runInChild } from './child.ts'
 import { benchFleet, decodeAndProcess, defaultConfig, dictionaryPrimers, laterWeeks, primeDormantDictionaries, ProfileCloner, trainedProfiles, type FleetSize } from './data.ts'
 import { MiB } from './machine.ts'
@@ -28,6 +28,8 @@ export interface MemoryChildOptions {
   dormant?: boolean
   /** Whether its records keep the agents' rings of recent event ids (`baselines.dormantKeepsRecentIds`). Default true. */
   dormantKeepsRecentIds?: boolean
+  /** Then (not with `dormant`) a new key in every table of every agent (MemoryChildResult.newKeyBytesPerAgent). */
+  newKeys?: boolean
 }
 
 export interface MemoryChildResult {
@@ -48,6 +50,13 @@ export interface MemoryChildResult {
    * an agent with events since its restore holds one for each of those. Bytes.
    */
   indexedBytesPerAgent: number
+  /**
+   * indexedBytesPerAgent plus what a new key in each of every agent's count tables (~7 an agent)
+   * then adds, measured around that step alone, as an agent's first new resource, tool or
+   * transition since its restore does. The new entries take ~32 bytes each; the rest is how the
+   * tables' arrays and indexes grow. Bytes.
+   */
+  newKeyBytesPerAgent?: number
   /** Wall time to clone and insert the agents. Milliseconds. */
   fillMs: number
   /** Mean JSON size of a template profile, by field and by detector state. Bytes (UTF-16 chars). */
@@ -136,6 +145,18 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
     forgetStream(baselines, resident.agentIds)
     dormant.residentEps = residentThroughput(baselines, opts.stream).eps
   }
+  let newKeyBytesPerAgent: number | undefined
+  if (opts.newKeys) {
+    await gcFully()
+    const m0 = process.memoryUsage()
+    const ts = Date.now()
+    for (const p of baselines.agents.liveValues()) addKeyToEveryTable(p.states, 3, ts)
+    await gcFully()
+    const m1 = process.memoryUsage()
+    // Used after the measure, so that the collector cannot take the agents before it.
+    if (baselines.agents.size < opts.agents) throw new Error('agents lost')
+    newKeyBytesPerAgent = indexedBytesPerAgent + (m1.heapUsed + m1.arrayBuffers - m0.heapUsed - m0.arrayBuffers) / opts.agents
+  }
   // The templates' JSON is freed above, so (after - before) undercounts by its size: ~25 KB x templates.
   return {
     ...(dormant ? { dormant } : {}),
@@ -147,6 +168,7 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
     arrayBufferBytes: after.arrayBuffers - before.arrayBuffers,
     bytesPerAgent: (heapAfterBytes - heapBeforeBytes) / opts.agents,
     indexedBytesPerAgent,
+    ...(newKeyBytesPerAgent === undefined ? {} : { newKeyBytesPerAgent }),
     fillMs,
     jsonBytesByPart: parts,
   }
@@ -156,6 +178,12 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
 function lookUpEveryTable(value: unknown, depth: number): void {
   if (value instanceof KeySlots) value.slotOf('')
   else if (depth > 0 && typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) for (const v of Object.values(value)) lookUpEveryTable(v, depth - 1)
+}
+
+/** A key no table holds added to every count table within `value`, `depth` levels down. */
+function addKeyToEveryTable(value: unknown, depth: number, ts: number): void {
+  if (value instanceof CountTable) value.bump('bench:a key never seen', ts, Infinity)
+  else if (depth > 0 && typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) for (const v of Object.values(value)) addKeyToEveryTable(v, depth - 1, ts)
 }
 
 /** The fleet made dormant, all but a tenth then all of it (see MemoryChildResult.dormant). */
@@ -258,9 +286,10 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<BenchSec
     for (let r = 0; r < opts.runs && !failure; r++) {
       // The dormant figures in the first run, and in the second without the agents' rings of
       // recent ids: they vary by less than 0.1% from run to run (three runs each, 2026-11-28), and
-      // freezing a million agents takes ~5 minutes.
+      // freezing a million agents takes ~5 minutes. New keys in the third, where no dormant
+      // figure follows that they would change.
       const dormant = r <= 1
-      const out = await runInChild<MemoryChildResult>('memory', { agents, fleet: opts.fleet, stream: opts.stream, dormant, dormantKeepsRecentIds: r === 0 } satisfies MemoryChildOptions, {
+      const out = await runInChild<MemoryChildResult>('memory', { agents, fleet: opts.fleet, stream: opts.stream, dormant, dormantKeepsRecentIds: r === 0, newKeys: r === 2 } satisfies MemoryChildOptions, {
         nodeFlags: ['--expose-gc', `--max-old-space-size=${heapLimitMiB}`],
       })
       if (out.ok) runs.push(out.result)
@@ -269,6 +298,8 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<BenchSec
     const values = runs.map((r) => r.bytesPerAgent)
     figures.push(figure(`memory.bytes_per_agent.${agents}`, `hot state per agent, ${label}`, 'bytes', values, { target, ...(failure ? { note: `${label}: ${failure}` } : {}) }))
     figures.push(figure(`memory.indexed_bytes_per_agent.${agents}`, `  every agent live, its tables indexed (as after events)`, 'bytes', runs.map((r) => r.indexedBytesPerAgent), { target }))
+    const newKeys = runs.flatMap((r) => (r.newKeyBytesPerAgent === undefined ? [] : [r.newKeyBytesPerAgent]))
+    if (newKeys.length) figures.push(figure(`memory.new_key_bytes_per_agent.${agents}`, `  then a new key in each of its tables`, 'bytes', newKeys, { target }))
     const eps = runs.flatMap((r) => (r.residentEps === undefined ? [] : [r.residentEps]))
     if (eps.length) figures.push(figure(`memory.resident_pipeline_eps.${agents}`, `  decode+validate+process with them resident`, 'events/s', eps))
     const dormant = runs.flatMap((r) => (r.dormant?.keepsRecentIds ? [r.dormant] : []))

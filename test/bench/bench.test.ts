@@ -39,23 +39,25 @@ describe('bench', () => {
     expect(table).toContain('>= 150,000')
   }, 60_000)
 
-  it('reports memory with the fleet dormant, with and without the agents\' rings of recent ids', async () => {
-    const plan = planFrom(['--quick', '--only', 'memory', '--runs', '2', '--memory-sizes', '400'])
+  it('reports memory with the fleet dormant, with and without the agents\' rings of recent ids, and with new keys', async () => {
+    const plan = planFrom(['--quick', '--only', 'memory', '--runs', '3', '--memory-sizes', '400'])
     plan.memory.fleet = { seed: 7, agents: 20, days: 3 }
     plan.memory.stream = undefined
     const section = (await runBench(plan)).benches.memory!
     expect(section.error).toBeUndefined()
     const value = (name: string) => section.figures.find((f) => f.name === name)
-    expect(value('memory.bytes_per_agent.400')!.runs).toHaveLength(2)
+    expect(value('memory.bytes_per_agent.400')!.runs).toHaveLength(3)
     // And with every table looked up once (the larger ones keep an index from then on).
-    expect(value('memory.indexed_bytes_per_agent.400')!.runs).toHaveLength(2)
+    expect(value('memory.indexed_bytes_per_agent.400')!.runs).toHaveLength(3)
+    // A new key in every table, in the third run alone: no dormant figure follows it there.
+    expect(value('memory.new_key_bytes_per_agent.400')!.runs).toHaveLength(1)
     // The first run measures the records with their rings, the second without: one run each.
     const withRings = value('memory.dormant_bytes_per_agent.400')!
     const without = value('memory.dormant_bytes_per_agent_without_recent_ids.400')!
     expect([withRings.runs.length, without.runs.length]).toEqual([1, 1])
     expect(value('memory.some_active_bytes_per_agent_without_recent_ids.400')!.runs).toHaveLength(1)
     const runs = (section.details as { sizes: Record<string, { runs: { dormant?: { keepsRecentIds: boolean; recordBytes: number } }[] }> }).sizes['400']!.runs
-    expect(runs.map((r) => r.dormant?.keepsRecentIds)).toEqual([true, false])
+    expect(runs.map((r) => r.dormant?.keepsRecentIds)).toEqual([true, false, undefined])
     // Up to 64 hashes of 53 bits, ~8 bytes each deflated; this small fleet's agents have fewer events, and emptier rings, than the bench's.
     expect(runs[0]!.dormant!.recordBytes - runs[1]!.dormant!.recordBytes).toBeGreaterThan(150)
   }, 120_000)
