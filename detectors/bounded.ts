@@ -83,6 +83,48 @@ function keyHash(key: string): number {
   return (h ^ (h >>> 13)) >>> 0
 }
 
+/**
+ * Longest array an append grows to exactly its new length. Below it an append copies the array into
+ * a new one of that length: push would grow V8's store by half again plus 16 elements, room a
+ * long-lived table keeps. 56 keys grown by push took 2,756 bytes, copied at their length 1,932. A
+ * new key in each of a restored agent's seven tables cost 3,215 bytes more an agent by push, 464
+ * copied (the new entries, and the indexes their lookups built; docs/benchmarks.md, twelfth round).
+ * A copy costs ~0.2-0.3 us at 56 keys and ~20 us at 5,000, so beyond this length (a blueprint's
+ * tables, raised capacities) appends push. Elements.
+ */
+const EXACT_GROWTH_MAX = 1024
+
+/**
+ * `a` with `extra` more numbers at its end, for the caller to set: while short, a new array of
+ * exactly that length (the old one's numbers copied); else `a` itself, zeros pushed.
+ *
+ * Numbers and keys each have a function of their own: V8 remembers, per `new Array` site, the kind
+ * of elements its arrays came to hold, and makes the next ones of that kind from the start. A site
+ * shared with strings made arrays of boxed numbers (a 16-byte heap number each, not 8 bytes inline).
+ */
+export function lengthenedNumbers(a: number[], extra: number): number[] {
+  const length = a.length + extra
+  if (length > EXACT_GROWTH_MAX) {
+    for (let i = 0; i < extra; i++) a.push(0)
+    return a
+  }
+  const out = new Array<number>(length)
+  for (let i = 0; i < a.length; i++) out[i] = a[i]!
+  return out
+}
+
+/** `keys` with one more key at its end, for the caller to set; as `lengthenedNumbers`. */
+function lengthenedKeys(keys: string[]): string[] {
+  const length = keys.length + 1
+  if (length > EXACT_GROWTH_MAX) {
+    keys.push('')
+    return keys
+  }
+  const out = new Array<string>(length)
+  for (let i = 0; i < keys.length; i++) out[i] = keys[i]!
+  return out
+}
+
 /** Shared by every table that has no entries yet, replaced on its first insert (never written). */
 const NO_KEYS: string[] = []
 const NO_VALUES: number[] = []
@@ -156,9 +198,11 @@ export class KeySlots {
 
   /** Add `key` (absent) in the next slot; returns the slot. */
   protected appendKey(key: string): number {
-    if (this.keys === NO_KEYS) this.keys = []
     const slot = this.keys.length
-    this.keys.push(internalized(key))
+    // A new array while short, so NO_KEYS itself is never written.
+    const keys = lengthenedKeys(this.keys)
+    keys[slot] = internalized(key)
+    this.keys = keys
     const index = this[CARVED_CACHE]
     if (index) {
       // Past half full, or past what 16 bits hold: a larger index, with this key in it.
@@ -290,8 +334,12 @@ export class CountTable extends KeySlots {
    * eviction: keeping the table within its capacity is the caller's (`trim`), as in a merge.
    */
   insert(key: string, count: number, first: number, last: number): number {
-    if (this.values === NO_VALUES) this.values = []
-    this.values.push(count, first, last)
+    const at = this.values.length
+    const values = lengthenedNumbers(this.values, 3)
+    values[at] = count
+    values[at + 1] = first
+    values[at + 2] = last
+    this.values = values
     return this.appendKey(key)
   }
 

@@ -9,7 +9,7 @@
  * of property names a hidden class of its own (see `SavedTable` in bounded.ts). People read them
  * keyed by tool (`view`); sizes saved so before, with or without the means, still revive.
  */
-import { isFiniteNumber, KeySlots, savedKeyed, setOwnEntry } from './bounded.ts'
+import { isFiniteNumber, KeySlots, lengthenedNumbers, savedKeyed, setOwnEntry } from './bounded.ts'
 import { numbersJSON } from './packed.ts'
 import { log2p, round } from './scoring.ts'
 
@@ -145,8 +145,14 @@ export class ToolSizes extends KeySlots {
 
   /** Add an absent tool in the next slot; returns the slot. */
   private append(tool: string, calls: number, largestRecords: number, largestBytes: number, meanRecords: number, meanBytes: number): number {
-    if (this.values === NO_VALUES) this.values = []
-    this.values.push(calls, largestRecords, largestBytes, meanRecords, meanBytes)
+    const at = this.values.length
+    const values = lengthenedNumbers(this.values, WIDTH)
+    values[at] = calls
+    values[at + 1] = largestRecords
+    values[at + 2] = largestBytes
+    values[at + 3] = meanRecords
+    values[at + 4] = meanBytes
+    this.values = values
     return this.appendKey(tool)
   }
 
