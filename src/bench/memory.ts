@@ -138,6 +138,8 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
   await gcFully()
   const indexed = process.memoryUsage()
   const indexedBytesPerAgent = (indexed.heapUsed + indexed.arrayBuffers - heapBeforeBytes) / opts.agents
+  // Used after each measure, so that the collector cannot take the agents before it.
+  if (baselines.agents.size !== opts.agents) throw new Error('agents lost')
   const resident = opts.stream ? residentThroughput(baselines, opts.stream) : undefined
   const dormant = opts.dormant ? await measureDormant(baselines, opts.agents, heapBeforeBytes, opts.fleet, opts.dormantKeepsRecentIds ?? true) : undefined
   if (dormant && resident && opts.stream) {
@@ -153,7 +155,6 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
     for (const p of baselines.agents.liveValues()) addKeyToEveryTable(p.states, 3, ts)
     await gcFully()
     const m1 = process.memoryUsage()
-    // Used after the measure, so that the collector cannot take the agents before it.
     if (baselines.agents.size < opts.agents) throw new Error('agents lost')
     newKeyBytesPerAgent = indexedBytesPerAgent + (m1.heapUsed + m1.arrayBuffers - m0.heapUsed - m0.arrayBuffers) / opts.agents
   }
