@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
@@ -21,19 +21,10 @@ import { eventLine } from '../store/rows.ts'
 import { startLocalBroker } from '../util/local-broker.ts'
 import { benchFleet, decodeAll, shiftedCopy } from './data.ts'
 import { hasKcat, kafkajsProducer } from './load-producer.ts'
+import { processCpuMs } from './process-cpu.ts'
 
-/**
- * CPU time from /proc (user + system, and of its reaped children) of `proc`: a pid, `self`, or
- * `<pid>/task/<tid>` for one thread. Milliseconds.
- */
-function procCpuMs(proc: number | string, children = false): number {
-  const fields = readFileSync(`/proc/${proc}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  // After the command: state is field 3; utime 14, stime 15, cutime 16, cstime 17 (1-based) -> index-3.
-  const ticks = children ? Number(fields[13]) + Number(fields[14]) : Number(fields[11]) + Number(fields[12])
-  return ticks * 10 // USER_HZ is 100 on Linux
-}
 /** CPU time of this process's main thread (the event loop) alone. Milliseconds. */
-const mainThreadCpuMs = () => procCpuMs(`${process.pid}/task/${process.pid}`)
+const mainThreadCpuMs = () => processCpuMs(`${process.pid}/task/${process.pid}`) ?? Number.NaN
 const ownCpuMs = () => {
   const u = process.cpuUsage()
   return (u.user + u.system) / 1000
@@ -54,8 +45,7 @@ async function main(): Promise<void> {
   const given = process.env.KAFKA_BROKERS?.split(',').filter(Boolean)
   const local = given?.length ? undefined : await startLocalBroker('agentwatch-parts-kafka-')
   const brokers = given?.length ? given : local!.brokers
-  const brokerPid = local ? Number(readFileSync(join(local.dataDir, 'kafka.pid'), 'utf8')) : undefined
-  const brokerCpu = () => (brokerPid ? procCpuMs(brokerPid) : Number.NaN)
+  const brokerCpu = () => (local ? (processCpuMs(local.pid) ?? Number.NaN) : Number.NaN)
   const stages: Stage[] = []
   const measure = async (stage: string, events: number, fn: () => Promise<void> | void, cpu = ownCpuMs) => {
     const b0 = brokerCpu()
@@ -89,7 +79,7 @@ async function main(): Promise<void> {
           child.stdin.end(body)
           await once(child, 'exit')
         },
-        () => procCpuMs('self', true),
+        () => processCpuMs('self', { children: true }) ?? Number.NaN,
       )
     }
     const producer = await kafkajsProducer(kafka)
