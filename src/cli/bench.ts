@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { UsageError, intListOption } from './args.ts'
+import { UsageError, intListOption, intOption } from './args.ts'
 import { clickhouseSection, runE2eBench, type E2eBenchOptions, type E2eRuns } from '../bench/e2e-bench.ts'
 import type { FleetSize } from '../bench/data.ts'
 import { describeMachine, GiB } from '../bench/machine.ts'
@@ -95,7 +95,7 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
       // (1 s) does not dominate the figure.
       throughputCopies: quick ? 1 : 5,
       runs: expensiveRuns,
-      warmupRuns: values['e2e-warmup'] === undefined ? (quick ? 0 : 1) : nonNegativeInt('e2e-warmup', values['e2e-warmup']),
+      warmupRuns: intOption('e2e-warmup', values['e2e-warmup'], quick ? 0 : 1, 0),
       latencySeconds: quick ? 5 : 20,
       otherLoadShares: e2eLoads.map((pct) => pct / 100),
       probesPerSecond: quick ? 4 : 5,
@@ -117,12 +117,6 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
     },
     api: { agents: 10_000, lookups: quick ? 2_000 : 20_000, runs: cheapRuns },
   }
-}
-
-function nonNegativeInt(name: string, raw: string): number {
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got "${raw}"`)
-  return n
 }
 
 async function timed(name: string, fn: () => Promise<BenchSection> | BenchSection): Promise<BenchSection> {

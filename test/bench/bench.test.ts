@@ -72,7 +72,8 @@ describe('bench', () => {
     expect(planFrom(['--e2e-warmup', '0']).e2e.warmupRuns).toBe(0)
     expect(planFrom([]).e2e.warmupRuns).toBe(1)
     expect(planFrom(['--quick']).e2e.warmupRuns).toBe(0)
-    expect(() => planFrom(['--e2e-warmup', '1.5'])).toThrow(/non-negative integer/)
+    expect(() => planFrom(['--e2e-warmup', '1.5'])).toThrow(/--e2e-warmup must be an integer >= 0/)
+    expect(() => planFrom(['--e2e-warmup=-1'])).toThrow(/--e2e-warmup must be an integer >= 0/)
   })
 
   it('takes medians and nearest-rank percentiles', () => {
