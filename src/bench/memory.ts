@@ -134,7 +134,8 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
   const after = process.memoryUsage()
   const heapAfterBytes = after.heapUsed + after.arrayBuffers
   if (baselines.agents.size !== opts.agents) throw new Error('agents lost')
-  for (const p of baselines.agents.liveValues()) lookUpEveryTable(p.states, 3)
+  // A lookup of a key no table holds: what indexes a large one.
+  for (const p of baselines.agents.liveValues()) forEachTable(p.states, 3, (table) => table.slotOf(''))
   await gcFully()
   const indexed = process.memoryUsage()
   const indexedBytesPerAgent = (indexed.heapUsed + indexed.arrayBuffers - heapBeforeBytes) / opts.agents
@@ -152,7 +153,10 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
     await gcFully()
     const m0 = process.memoryUsage()
     const ts = Date.now()
-    for (const p of baselines.agents.liveValues()) addKeyToEveryTable(p.states, 3, ts)
+    const addKey = (table: KeySlots) => {
+      if (table instanceof CountTable) table.bump('bench:a key never seen', ts, Infinity)
+    }
+    for (const p of baselines.agents.liveValues()) forEachTable(p.states, 3, addKey)
     await gcFully()
     const m1 = process.memoryUsage()
     if (baselines.agents.size < opts.agents) throw new Error('agents lost')
@@ -175,16 +179,10 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
   }
 }
 
-/** A lookup (of a key no table holds) in every table within `value`, `depth` levels down: what indexes a large one. */
-function lookUpEveryTable(value: unknown, depth: number): void {
-  if (value instanceof KeySlots) value.slotOf('')
-  else if (depth > 0 && typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) for (const v of Object.values(value)) lookUpEveryTable(v, depth - 1)
-}
-
-/** A key no table holds added to every count table within `value`, `depth` levels down. */
-function addKeyToEveryTable(value: unknown, depth: number, ts: number): void {
-  if (value instanceof CountTable) value.bump('bench:a key never seen', ts, Infinity)
-  else if (depth > 0 && typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) for (const v of Object.values(value)) addKeyToEveryTable(v, depth - 1, ts)
+/** `visit` on every table (`KeySlots`) within `value`, `depth` levels down. */
+function forEachTable(value: unknown, depth: number, visit: (table: KeySlots) => void): void {
+  if (value instanceof KeySlots) visit(value)
+  else if (depth > 0 && typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) for (const v of Object.values(value)) forEachTable(v, depth - 1, visit)
 }
 
 /** The fleet made dormant, all but a tenth then all of it (see MemoryChildResult.dormant). */
