@@ -83,11 +83,15 @@ export const BaselinesConfig = z
       .refine((m) => m === 0 || m >= 1, 'dormantAfterMinutes must be 0 (never) or at least 1')
       .default(60)
       .describe('An agent at risk level none with no event for this long, and checkpointed since its last change, is kept dormant: its baseline deflated in memory (about a quarter of the size), woken by its next event or reader with exactly the state it had. 0 keeps every agent live from then on (agents already dormant wake at their next event); otherwise at least 1. Minutes of event time.'),
-    // The ring is ~470 of a dormant agent's ~2,060 bytes of record (docs/benchmarks.md, twelfth round).
-    dormantKeepsRecentIds: z
-      .boolean()
-      .default(true)
-      .describe("Whether a dormant agent keeps the hashes of its last 64 event ids, by which a copy of an event sent again is ignored. Without them a dormant agent takes ~470 bytes less. Kafka's redeliveries are still ignored by the agent's offsets; what is lost is a copy sent again under a new offset (a producer or connector resending) that reaches an agent gone dormant since the original: it is learned and scored a second time. Applies to agents frozen from then on."),
+    // Each hash kept costs a dormant record ~7.3 bytes deflated, random as hashes are: 16 kept, a
+    // record of ~1,760 bytes; all 64, ~2,110; none, ~1,640 (docs/benchmarks.md, thirteenth round).
+    dormantRecentIds: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .default(16)
+      .describe("How many of its last 64 event ids (as hashes) a dormant agent keeps, the newest, by which a copy of an event sent again is ignored. A live agent keeps all 64. Kafka's redeliveries are ignored by the agent's offsets whatever this is; what it covers is a copy sent again under a new offset (a producer or connector resending) that reaches an agent gone dormant since the original: a copy of one of these ids is ignored, a copy of an older one is learned and scored a second time. Each id kept costs ~7 bytes a dormant agent: 16 ~1.8 KB an agent, 64 ~2.2 KB. Applies to agents frozen from then on. Event ids."),
   })
   .strict()
 

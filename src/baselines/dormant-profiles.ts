@@ -4,8 +4,9 @@
  * its in-memory layout by its next event or reader (agent-profiles.ts).
  *
  * Why: a profile in its in-memory layout costs ~8.3 KB (docs/benchmarks.md); its JSON deflated
- * against a dictionary of its blueprint's profiles ~2.1 KB, ~2.2 KB with its id and map entry. In a fleet of a million agents most are
- * idle at any one time, so the memory of the fleet follows the agents active recently.
+ * against a dictionary of its blueprint's profiles ~1.75 KB with the newest 16 of its recent event
+ * ids (~2.1 KB with all 64), ~1.9 KB with its id and map entry. In a fleet of a million agents most
+ * are idle at any one time, so the memory of the fleet follows the agents active recently.
  *
  * Why a dictionary per blueprint: agents of one blueprint share their vocabulary (tools, resources,
  * transitions, field names), which makes up most of a profile's JSON. Deflate finds those strings
@@ -18,7 +19,7 @@
  * shared by records that come and go.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib'
-import { withoutRecentIds } from './recent-ids.ts'
+import { RECENT_IDS, withLatestRecentIds } from './recent-ids.ts'
 
 /**
  * Largest dictionary of a blueprint. Deflate sees only the last 32 KiB before what it encodes; a
@@ -64,10 +65,11 @@ export class DormantProfiles {
   /** Since start: records kept (a re-freeze counts again), and records thawed for an agent's next event or change. */
   readonly counts = { frozen: 0, thawed: 0 }
   /**
-   * Whether records keep the agent's ring of recent event-id hashes (`baselines.dormantKeepsRecentIds`,
-   * set by the pipeline). Records frozen without it revive with an empty ring.
+   * How many of the newest hashes in the agent's ring of recent event ids a record keeps
+   * (`baselines.dormantRecentIds`, set by the pipeline; all of them until then). The agent revives
+   * with those alone. Event ids.
    */
-  keepsRecentIds = true
+  recentIdsKept = RECENT_IDS
 
   get size(): number {
     return this.records.size
@@ -90,10 +92,10 @@ export class DormantProfiles {
   /**
    * Keep `json`, the profile's JSON, as the agent's dormant profile, replacing any kept before.
    * `blueprintId` picks the dictionary; `partition` is the Kafka partition of its events (-1 none);
-   * `riskScore` is its `risk.score`. Without `keepsRecentIds`, its ring is left out.
+   * `riskScore` is its `risk.score`. Its ring keeps the `recentIdsKept` newest hashes.
    */
   freeze(agentId: string, blueprintId: string | undefined, partition: number, riskScore: number, json: string): void {
-    const text = Buffer.from(this.keepsRecentIds ? json : withoutRecentIds(json), 'utf8')
+    const text = Buffer.from(withLatestRecentIds(json, this.recentIdsKept), 'utf8')
     const [id, dictionary] = this.dictionaryFor(blueprintId ?? '', text)
     const used = dictionary.used
     const deflated = deflateRawSync(text, { level: LEVEL, memLevel: 9, dictionary: dictionary.bytes.subarray(0, used) })

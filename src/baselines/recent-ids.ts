@@ -42,14 +42,16 @@ export class RecentIdHashes extends Float64Array {
 
   /**
    * The ring from its JSON, or from the id list (oldest first) of a profile saved before hashes; an
-   * empty ring from null (left out of a dormant record, `withoutRecentIds`).
+   * empty ring from null. A dormant record's ring may hold fewer hashes than RECENT_IDS (`withLatestRecentIds`):
+   * they fill the first slots, oldest first.
    */
   static fromJSON(saved: unknown): RecentIdHashes {
     const ring = new RecentIdHashes()
     if (Array.isArray(saved)) {
       for (const id of saved.slice(-RECENT_IDS)) if (typeof id === 'string') ring.seenOrRemember(id)
     } else if (isSavedRing(saved)) {
-      if (Buffer.byteLength(saved.hashes, 'base64') === ring.byteLength) {
+      const bytes = Buffer.byteLength(saved.hashes, 'base64')
+      if (bytes <= ring.byteLength && bytes % 8 === 0) {
         Buffer.from(ring.buffer, ring.byteOffset, ring.byteLength).write(saved.hashes, 'base64')
         ring.next = saved.next % RECENT_IDS
       }
@@ -62,20 +64,38 @@ export class RecentIdHashes extends Float64Array {
 const SAVED_RING = '"recentIds":{"hashes":"'
 
 /**
- * A profile's JSON with its ring left out (`baselines.dormantKeepsRecentIds` false): `recentIds`
- * becomes null, the rest is unchanged, and it revives with an empty ring. The key stays where it was,
+ * A profile's JSON with only the `keep` newest hashes of its ring (`baselines.dormantRecentIds`), for a
+ * dormant record: the ring's hashes are random, so every one costs a record ~7.6 bytes deflated.
+ * They are saved oldest first with `next` their count, as `fromJSON` revives them; with `keep` 0,
+ * `recentIds` becomes null and the agent revives with an empty ring. The key stays where it was,
  * so that a revived profile has the shape of every other (a key added later would go to an
- * out-of-object store). Cut from the string, without parsing it (a held row goes dormant so).
- * Only the profile's own `recentIds` matches: no detector state has a key of that name, and a
- * quote inside a JSON string is escaped. A ring saved as an id list (before hashes) is left in.
+ * out-of-object store). Cut from the string, without parsing the profile (a held row goes dormant
+ * so). Only the profile's own `recentIds` matches: no detector state has a key of that name, and a
+ * quote inside a JSON string is escaped. A ring saved as an id list (before hashes), or one not
+ * longer than `keep`, is left as it is.
  */
-export function withoutRecentIds(json: string): string {
+export function withLatestRecentIds(json: string, keep: number): string {
+  if (keep >= RECENT_IDS) return json
   const at = json.indexOf(SAVED_RING)
   if (at < 0) return json
   // Base64 and an integer hold no brace: the first one closes the ring.
   const end = json.indexOf('}', at + SAVED_RING.length) + 1
   if (end === 0) return json
-  return `${json.slice(0, at)}"recentIds":null${json.slice(end)}`
+  if (keep <= 0) return `${json.slice(0, at)}"recentIds":null${json.slice(end)}`
+  const saved = JSON.parse(json.slice(at + '"recentIds":'.length, end)) as unknown
+  if (!isSavedRing(saved)) return json
+  const all = Buffer.from(saved.hashes, 'base64')
+  const slots = all.length / 8
+  if (slots !== RECENT_IDS) return json
+  // The newest `keep` hashes that are set, newest first: from the slot before `next` backwards.
+  const newest: number[] = []
+  for (let back = 1; back <= RECENT_IDS && newest.length < keep; back++) {
+    const h = all.readDoubleLE(((saved.next - back + RECENT_IDS * 2) % RECENT_IDS) * 8)
+    if (h !== 0) newest.push(h)
+  }
+  const out = Buffer.alloc(newest.length * 8)
+  newest.reverse().forEach((h, i) => out.writeDoubleLE(h, i * 8))
+  return `${json.slice(0, at)}"recentIds":${JSON.stringify({ hashes: out.toString('base64'), next: newest.length })}${json.slice(end)}`
 }
 
 function isSavedRing(v: unknown): v is { hashes: string; next: number } {

@@ -68,7 +68,7 @@ export class Pipeline {
     this.config = config
     const minutes = config.baselines.dormantAfterMinutes
     this.baselines.dormantAfterMs = minutes > 0 ? minutes * 60_000 : Infinity
-    this.baselines.agents.dormant.keepsRecentIds = config.baselines.dormantKeepsRecentIds
+    this.baselines.agents.dormant.recentIdsKept = config.baselines.dormantRecentIds
     this.resolver = new DetectorSettingsResolver(config)
   }
 

@@ -17,8 +17,9 @@ export const BYTES_PER_AGENT = 6_000
 
 /**
  * V8 heap taken by a dormant agent (src/baselines/dormant-profiles.ts), bytes: its deflated profile,
- * id and map entry, all in the heap; the memory bench's 2,230-2,250 bytes per agent with every
- * agent dormant, rounded up.
+ * id and map entry, all in the heap; the memory bench's 2,230-2,260 bytes per agent with every
+ * agent dormant and its record keeping all 64 recent ids (`baselines.dormantRecentIds` at its
+ * largest), rounded up. With the default's 16, ~1,900: the projection errs towards warning.
  */
 export const DORMANT_BYTES_PER_AGENT = 2_300
 

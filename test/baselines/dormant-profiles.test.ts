@@ -212,10 +212,15 @@ describe('freezing idle agents', () => {
     expect(live.filter((p) => p.recentIds.buffer !== active.get(p.agentId)!.buffer).length).toBeGreaterThan(active.size / 2)
   })
 
-  it('scores a stream exactly as a pipeline that keeps every agent live', () => {
+  // With all 64 recent ids kept, every profile is the live pipeline's to the byte; with the
+  // default's 16, all but the rings, whose older hashes a dormant record left out.
+  it.each([
+    ['all of their recent ids', 64, (p: object) => JSON.stringify(p)],
+    ["the default's recent ids", undefined, (p: object) => JSON.stringify({ ...p, recentIds: undefined })],
+  ])('scores a stream exactly as a pipeline that keeps every agent live, keeping %s', (_, dormantRecentIds, comparableProfile) => {
     const events = decodeAll(benchFleet({ seed: 5, agents: 20, days: 9 }).raw)
     const live = new Pipeline(validateConfig({ baselines: { dormantAfterMinutes: 0 } }))
-    const dozing = new Pipeline(validateConfig({ baselines: { dormantAfterMinutes: 20 } }))
+    const dozing = new Pipeline(validateConfig({ baselines: { dormantAfterMinutes: 20, ...(dormantRecentIds === undefined ? {} : { dormantRecentIds }) } }))
     const a: RiskEvent[] = []
     const b: RiskEvent[] = []
     let woken = 0
@@ -234,14 +239,14 @@ describe('freezing idle agents', () => {
     const comparable = (r: RiskEvent) => JSON.stringify({ ...r, detectedAt: undefined })
     expect(b.map(comparable)).toEqual(a.map(comparable))
     expect(dozing.baselines.agents.dormant.size).toBeGreaterThan(0)
-    for (const p of live.baselines.agents.values()) expect(JSON.stringify(dozing.baselines.agents.get(p.agentId))).toBe(JSON.stringify(p))
+    for (const p of live.baselines.agents.values()) expect(comparableProfile(dozing.baselines.agents.get(p.agentId)!)).toBe(comparableProfile(p))
   })
 })
 
-describe('dormant agents without their recent ids (baselines.dormantKeepsRecentIds false)', () => {
-  /** Agent a's 70 events, then b's an hour later; a checkpoint and a sweep leave a dormant, then a redelivery and a resend of a's. */
-  function run(keepsRecentIds: boolean) {
-    const p = new Pipeline(validateConfig({ baselines: { dormantAfterMinutes: 20, dormantKeepsRecentIds: keepsRecentIds } }))
+describe('dormant agents with the newest of their recent ids (baselines.dormantRecentIds)', () => {
+  /** Agent a's 70 events, then b's an hour later; a checkpoint and a sweep leave a dormant, then a redelivery and resends of a's. */
+  function run(dormantRecentIds: number) {
+    const p = new Pipeline(validateConfig({ baselines: { dormantAfterMinutes: 20, dormantRecentIds } }))
     // A dictionary already full of other text: a's record holds its ring, not a reference to it.
     p.baselines.agents.dormant.freeze('filler', 'bp-fx', -1, 0, '-'.repeat(28 * 1024))
     p.baselines.agents.dormant.delete('filler')
@@ -254,32 +259,34 @@ describe('dormant agents without their recent ids (baselines.dormantKeepsRecentI
     expect([...p.baselines.agents.dormant.ids()]).toEqual(['a'])
     const recordBytes = p.baselines.agents.dormant.bytes
     const dormantJson = p.baselines.agents.dormant.read('a')!
-    // Kafka redelivers the last one at its offset; a producer sends the one before again, at a new offset.
+    // Kafka redelivers the last one at its offset; a producer sends the one before again at a new
+    // offset, then the 41st (among the last 64, not the last 16).
     const redelivered = p.process({ ...events[69]! }, meta(69))
     const thawed = JSON.parse(JSON.stringify(p.baselines.agents.get('a'))) as Record<string, unknown>
     const resent = p.process({ ...events[68]! }, meta(71))
-    return { recordBytes, dormantJson, redelivered, resent, thawed, learned: p.baselines.agents.get('a')!.learned }
+    const resentOlder = p.process({ ...events[40]! }, meta(72))
+    return { recordBytes, dormantJson, redelivered, resent, resentOlder, thawed, learned: p.baselines.agents.get('a')!.learned }
   }
 
-  it('keep ~470 bytes less, still drop a redelivery by its offset, and learn a resend under a new offset again', () => {
-    const kept = run(true)
-    const cut = run(false)
-    expect(JSON.parse(cut.dormantJson).recentIds).toBeNull()
-    expect(JSON.parse(kept.dormantJson).recentIds).not.toBeNull()
-    // 64 hashes of 53 bits that no dictionary holds: ~430-520 bytes deflated.
-    expect(kept.recordBytes - cut.recordBytes).toBeGreaterThan(400)
-    expect([kept.redelivered, cut.redelivered]).toEqual(['duplicate', 'duplicate'])
+  it('keep ~7 bytes less a hash left out, drop a redelivery by its offset whatever they keep, and learn a resend of an id not kept again', () => {
+    const [all, newest, none] = [run(64), run(16), run(0)]
+    expect(JSON.parse(none.dormantJson).recentIds).toBeNull()
+    expect(JSON.parse(newest.dormantJson).recentIds.next).toBe(16)
+    // Hashes of 53 bits that no dictionary holds: ~6.6 bytes each at the least.
+    expect(all.recordBytes - newest.recordBytes).toBeGreaterThan(48 * 6)
+    expect(newest.recordBytes - none.recordBytes).toBeGreaterThan(16 * 6)
+    expect([all.redelivered, newest.redelivered, none.redelivered]).toEqual(['duplicate', 'duplicate', 'duplicate'])
     // Thawed, the agent is as it was but for its ring.
-    expect({ ...cut.thawed, recentIds: undefined }).toEqual({ ...kept.thawed, recentIds: undefined })
-    expect(kept.resent).toBe('duplicate')
-    expect(cut.resent).toBe('processed')
-    expect([kept.learned, cut.learned]).toEqual([70, 71])
+    for (const cut of [newest, none]) expect({ ...cut.thawed, recentIds: undefined }).toEqual({ ...all.thawed, recentIds: undefined })
+    expect([all.resent, newest.resent, none.resent]).toEqual(['duplicate', 'duplicate', 'processed'])
+    expect([all.resentOlder, newest.resentOlder, none.resentOlder]).toEqual(['duplicate', 'processed', 'processed'])
+    expect([all.learned, newest.learned, none.learned]).toEqual([70, 71, 72])
   })
 
-  it('leave out the ring of a saved row taken in as dormant too', () => {
+  it('leave out the ring of a saved row taken in as dormant too, keeping none', () => {
     // Revived as a restore revives (the ring rebuilt from its JSON).
     const agents = new Baselines().agents
-    agents.dormant.keepsRecentIds = false
+    agents.dormant.recentIdsKept = 0
     const old = profile('old', { blueprintId: 'bp', partition: 1, lastTs: T0 })
     for (let i = 0; i < 64; i++) old.recentIds.seenOrRemember(`e-${i}`)
     const json = Buffer.from(JSON.stringify(old))
