@@ -10,6 +10,7 @@ import os from 'node:os'
 import { Baselines } from '../baselines/baselines.ts'
 import { Pipeline } from '../pipeline/pipeline.ts'
 import type { AgentProfile } from '../baselines/profiles.ts'
+import { RECENT_IDS } from '../baselines/recent-ids.ts'
 import { CountTable, KeySlots } from '../../detectors/bounded.ts'
 import { runInChild } from './child.ts'
 import { benchFleet, decodeAndProcess, defaultConfig, dictionaryPrimers, laterWeeks, primeDormantDictionaries, ProfileCloner, trainedProfiles, type FleetSize } from './data.ts'
@@ -26,8 +27,8 @@ export interface MemoryChildOptions {
   stream?: FleetSize
   /** Then the fleet made dormant (MemoryChildResult.dormant). */
   dormant?: boolean
-  /** Whether its records keep the agents' rings of recent event ids (`baselines.dormantKeepsRecentIds`). Default true. */
-  dormantKeepsRecentIds?: boolean
+  /** How many of an agent's recent event ids its record keeps (`baselines.dormantRecentIds`). Default the setting's default. */
+  dormantRecentIds?: number
   /** Then (not with `dormant`) a new key in every table of every agent (MemoryChildResult.newKeyBytesPerAgent). */
   newKeys?: boolean
 }
@@ -75,7 +76,7 @@ export interface MemoryChildResult {
    * profiles first (see primeDormantDictionaries). Then, every agent dormant again, the stream of
    * residentThroughput with them resident (residentEps). Bytes, microseconds, events per second.
    */
-  dormant?: { keepsRecentIds: boolean; someActiveBytesPerAgent: number; bytesPerAgent: number; agents: number; recordBytes: number; freezeUs: number; thawUs: number; residentEps?: number }
+  dormant?: { recentIdsKept: number; someActiveBytesPerAgent: number; bytesPerAgent: number; agents: number; recordBytes: number; freezeUs: number; thawUs: number; residentEps?: number }
 }
 
 /** In the first dormant measure, one agent in this many stays live. */
@@ -142,7 +143,7 @@ export async function measureMemoryInProcess(opts: MemoryChildOptions): Promise<
   // Used after each measure, so that the collector cannot take the agents before it.
   if (baselines.agents.size !== opts.agents) throw new Error('agents lost')
   const resident = opts.stream ? residentThroughput(baselines, opts.stream) : undefined
-  const dormant = opts.dormant ? await measureDormant(baselines, opts.agents, heapBeforeBytes, opts.fleet, opts.dormantKeepsRecentIds ?? true) : undefined
+  const dormant = opts.dormant ? await measureDormant(baselines, opts.agents, heapBeforeBytes, opts.fleet, opts.dormantRecentIds ?? defaultConfig().baselines.dormantRecentIds) : undefined
   if (dormant && resident && opts.stream) {
     // The same stream again, from the same start, with the agents resident dormant.
     forgetStream(baselines, resident.agentIds)
@@ -186,10 +187,10 @@ function forEachTable(value: unknown, depth: number, visit: (table: KeySlots) =>
 }
 
 /** The fleet made dormant, all but a tenth then all of it (see MemoryChildResult.dormant). */
-async function measureDormant(baselines: Baselines, agents: number, heapBeforeBytes: number, fleet: FleetSize, keepsRecentIds: boolean): Promise<MemoryChildResult['dormant']> {
+async function measureDormant(baselines: Baselines, agents: number, heapBeforeBytes: number, fleet: FleetSize, recentIdsKept: number): Promise<MemoryChildResult['dormant']> {
   primeDormantDictionaries(baselines.agents.dormant, dictionaryPrimers(fleet))
-  // As a pipeline with `baselines.dormantKeepsRecentIds` sets it.
-  baselines.agents.dormant.keepsRecentIds = keepsRecentIds
+  // As a pipeline with `baselines.dormantRecentIds` sets it.
+  baselines.agents.dormant.recentIdsKept = recentIdsKept
   const held = async () => {
     await gcFully()
     const m = process.memoryUsage()
@@ -218,7 +219,7 @@ async function measureDormant(baselines: Baselines, agents: number, heapBeforeBy
   const thawMs = performance.now() - thawBegan
   // Dormant again, for the stream that follows.
   sweep()
-  return { keepsRecentIds, someActiveBytesPerAgent, bytesPerAgent, agents: frozen, recordBytes, freezeUs: (sweepMs * 1000) / Math.max(1, someFrozen), thawUs: (thawMs * 1000) / Math.max(1, sample.length) }
+  return { recentIdsKept, someActiveBytesPerAgent, bytesPerAgent, agents: frozen, recordBytes, freezeUs: (sweepMs * 1000) / Math.max(1, someFrozen), thawUs: (thawMs * 1000) / Math.max(1, sample.length) }
 }
 
 /**
@@ -283,12 +284,13 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<BenchSec
     const runs: MemoryChildResult[] = []
     let failure: string | undefined
     for (let r = 0; r < opts.runs && !failure; r++) {
-      // The dormant figures in the first run, and in the second without the agents' rings of
-      // recent ids: they vary by less than 0.1% from run to run (three runs each, 2026-11-28), and
-      // freezing a million agents takes ~5 minutes. New keys in the third, where no dormant
-      // figure follows that they would change.
+      // The dormant figures in the first run, with records that keep the setting's default of
+      // recent ids, and in the second with records that keep all RECENT_IDS of them: they vary by
+      // less than 0.1% from run to run (three runs each, 2026-11-28), and freezing a million agents
+      // takes ~5 minutes. New keys in the third, where no dormant figure follows that they would
+      // change.
       const dormant = r <= 1
-      const out = await runInChild<MemoryChildResult>('memory', { agents, fleet: opts.fleet, stream: opts.stream, dormant, dormantKeepsRecentIds: r === 0, newKeys: r === 2 } satisfies MemoryChildOptions, {
+      const out = await runInChild<MemoryChildResult>('memory', { agents, fleet: opts.fleet, stream: opts.stream, dormant, ...(r === 1 ? { dormantRecentIds: RECENT_IDS } : {}), newKeys: r === 2 } satisfies MemoryChildOptions, {
         nodeFlags: ['--expose-gc', `--max-old-space-size=${heapLimitMiB}`],
       })
       if (out.ok) runs.push(out.result)
@@ -301,19 +303,19 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<BenchSec
     if (newKeys.length) figures.push(figure(`memory.new_key_bytes_per_agent.${agents}`, `  then a new key in each of its tables`, 'bytes', newKeys, { target }))
     const eps = runs.flatMap((r) => (r.residentEps === undefined ? [] : [r.residentEps]))
     if (eps.length) figures.push(figure(`memory.resident_pipeline_eps.${agents}`, `  decode+validate+process with them resident`, 'events/s', eps))
-    const dormant = runs.flatMap((r) => (r.dormant?.keepsRecentIds ? [r.dormant] : []))
+    const dormant = runs.flatMap((r) => (r.dormant && r.dormant.recentIdsKept !== RECENT_IDS ? [r.dormant] : []))
     if (dormant.length) {
-      figures.push(figure(`memory.some_active_bytes_per_agent.${agents}`, `  then a tenth active, the rest dormant`, 'bytes', dormant.map((d) => d.someActiveBytesPerAgent), { target }))
-      figures.push(figure(`memory.dormant_bytes_per_agent.${agents}`, `  then all dormant`, 'bytes', dormant.map((d) => d.bytesPerAgent), { target }))
+      figures.push(figure(`memory.some_active_bytes_per_agent.${agents}`, `  then a tenth active, the rest dormant (records with ${dormant[0]!.recentIdsKept} recent ids)`, 'bytes', dormant.map((d) => d.someActiveBytesPerAgent), { target }))
+      figures.push(figure(`memory.dormant_bytes_per_agent.${agents}`, `  then all dormant (the same records)`, 'bytes', dormant.map((d) => d.bytesPerAgent), { target }))
       figures.push(figure(`memory.dormant_freeze_us.${agents}`, `  freezing one (sweep time)`, 'us', dormant.map((d) => d.freezeUs)))
       figures.push(figure(`memory.dormant_thaw_us.${agents}`, `  thawing one (its next event or reader)`, 'us', dormant.map((d) => d.thawUs)))
       const dormantEps = dormant.flatMap((d) => (d.residentEps === undefined ? [] : [d.residentEps]))
       if (dormantEps.length) figures.push(figure(`memory.dormant_resident_pipeline_eps.${agents}`, `  decode+validate+process with them dormant`, 'events/s', dormantEps))
     }
-    const ringless = runs.flatMap((r) => (r.dormant && !r.dormant.keepsRecentIds ? [r.dormant] : []))
-    if (ringless.length) {
-      figures.push(figure(`memory.some_active_bytes_per_agent_without_recent_ids.${agents}`, `  a tenth active, the rest dormant, records without recent ids`, 'bytes', ringless.map((d) => d.someActiveBytesPerAgent), { target }))
-      figures.push(figure(`memory.dormant_bytes_per_agent_without_recent_ids.${agents}`, `  all dormant, records without recent ids`, 'bytes', ringless.map((d) => d.bytesPerAgent), { target }))
+    const fullRings = runs.flatMap((r) => (r.dormant?.recentIdsKept === RECENT_IDS ? [r.dormant] : []))
+    if (fullRings.length) {
+      figures.push(figure(`memory.some_active_bytes_per_agent_all_recent_ids.${agents}`, `  a tenth active, the rest dormant, records with all ${RECENT_IDS} recent ids`, 'bytes', fullRings.map((d) => d.someActiveBytesPerAgent), { target }))
+      figures.push(figure(`memory.dormant_bytes_per_agent_all_recent_ids.${agents}`, `  all dormant, records with all ${RECENT_IDS} recent ids`, 'bytes', fullRings.map((d) => d.bytesPerAgent), { target }))
     }
     if (values.length) knownBytesPerAgent = Math.max(...values)
     perSize[agents] = { runs, ...(failure ? { failure } : {}) }

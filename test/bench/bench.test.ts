@@ -51,15 +51,15 @@ describe('bench', () => {
     expect(value('memory.indexed_bytes_per_agent.400')!.runs).toHaveLength(3)
     // A new key in every table, in the third run alone: no dormant figure follows it there.
     expect(value('memory.new_key_bytes_per_agent.400')!.runs).toHaveLength(1)
-    // The first run measures the records with their rings, the second without: one run each.
-    const withRings = value('memory.dormant_bytes_per_agent.400')!
-    const without = value('memory.dormant_bytes_per_agent_without_recent_ids.400')!
-    expect([withRings.runs.length, without.runs.length]).toEqual([1, 1])
-    expect(value('memory.some_active_bytes_per_agent_without_recent_ids.400')!.runs).toHaveLength(1)
-    const runs = (section.details as { sizes: Record<string, { runs: { dormant?: { keepsRecentIds: boolean; recordBytes: number } }[] }> }).sizes['400']!.runs
-    expect(runs.map((r) => r.dormant?.keepsRecentIds)).toEqual([true, false, undefined])
-    // Up to 64 hashes of 53 bits, ~8 bytes each deflated; this small fleet's agents have fewer events, and emptier rings, than the bench's.
-    expect(runs[0]!.dormant!.recordBytes - runs[1]!.dormant!.recordBytes).toBeGreaterThan(150)
+    // The first run measures records with the default's 16 recent ids, the second with all 64: one run each.
+    const newest = value('memory.dormant_bytes_per_agent.400')!
+    const all = value('memory.dormant_bytes_per_agent_all_recent_ids.400')!
+    expect([newest.runs.length, all.runs.length]).toEqual([1, 1])
+    expect(value('memory.some_active_bytes_per_agent_all_recent_ids.400')!.runs).toHaveLength(1)
+    const runs = (section.details as { sizes: Record<string, { runs: { dormant?: { recentIdsKept: number; recordBytes: number } }[] }> }).sizes['400']!.runs
+    expect(runs.map((r) => r.dormant?.recentIdsKept)).toEqual([16, 64, undefined])
+    // Up to 48 more hashes of 53 bits, ~7 bytes each deflated; this small fleet's agents have fewer events, and emptier rings, than the bench's.
+    expect(runs[1]!.dormant!.recordBytes - runs[0]!.dormant!.recordBytes).toBeGreaterThan(100)
   }, 120_000)
 
   it('rejects unknown benches and bad sizes', () => {
