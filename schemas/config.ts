@@ -82,7 +82,7 @@ export const BaselinesConfig = z
       // over (~0.4 ms of the main thread each time).
       .refine((m) => m === 0 || m >= 1, 'dormantAfterMinutes must be 0 (never) or at least 1')
       .default(60)
-      .describe('An agent at risk level none with no event for this long, and checkpointed since its last change, is kept dormant: its baseline deflated in memory (about a quarter of the size), woken by its next event or reader with exactly the state it had. 0 keeps every agent live from then on (agents already dormant wake at their next event); otherwise at least 1. Minutes of event time.'),
+      .describe('An agent at risk level none with no event for this long, and checkpointed since its last change, is kept dormant: its baseline deflated in memory (about a quarter of the size), woken by its next event or reader with exactly the state it had but for the older ids of its dedupe ring (dormantRecentIds). 0 keeps every agent live from then on (agents already dormant wake at their next event); otherwise at least 1. Minutes of event time.'),
     // Each hash kept costs a dormant record ~7.3 bytes deflated, random as hashes are: 16 kept, a
     // record of ~1,760 bytes; all 64, ~2,110; none, ~1,640 (docs/benchmarks.md, thirteenth round).
     dormantRecentIds: z
@@ -91,7 +91,7 @@ export const BaselinesConfig = z
       .min(0)
       .max(64)
       .default(16)
-      .describe("How many of its last 64 event ids (as hashes) a dormant agent keeps, the newest, by which a copy of an event sent again is ignored. A live agent keeps all 64. Kafka's redeliveries are ignored by the agent's offsets whatever this is; what it covers is a copy sent again under a new offset (a producer or connector resending) that reaches an agent gone dormant since the original: a copy of one of these ids is ignored, a copy of an older one is learned and scored a second time. Each id kept costs ~7 bytes a dormant agent: 16 ~1.8 KB an agent, 64 ~2.2 KB. Applies to agents frozen from then on. Event ids."),
+      .describe("How many of its last 64 event ids (as hashes) a dormant agent keeps, the newest, by which a copy of an event sent again is ignored. A live agent keeps all 64. Kafka's redeliveries are ignored by the agent's offsets whatever this is; what it covers is a copy sent again under a new offset (a producer or connector resending) that reaches an agent gone dormant since the original: a copy of one of these ids is ignored, a copy of an older one is learned and scored a second time. Each id kept costs ~7 bytes a dormant agent: 16 ~1.9 KB an agent, 64 ~2.2 KB. Applies to agents frozen from then on. Event ids."),
   })
   .strict()
 

@@ -65,7 +65,7 @@ const SAVED_RING = '"recentIds":{"hashes":"'
 
 /**
  * A profile's JSON with only the `keep` newest hashes of its ring (`baselines.dormantRecentIds`), for a
- * dormant record: the ring's hashes are random, so every one costs a record ~7.6 bytes deflated.
+ * dormant record: the ring's hashes are random, so every one costs a record ~7.3 bytes deflated.
  * They are saved oldest first with `next` their count, as `fromJSON` revives them; with `keep` 0,
  * `recentIds` becomes null and the agent revives with an empty ring. The key stays where it was,
  * so that a revived profile has the shape of every other (a key added later would go to an
@@ -85,8 +85,7 @@ export function withLatestRecentIds(json: string, keep: number): string {
   const saved = JSON.parse(json.slice(at + '"recentIds":'.length, end)) as unknown
   if (!isSavedRing(saved)) return json
   const all = Buffer.from(saved.hashes, 'base64')
-  const slots = all.length / 8
-  if (slots !== RECENT_IDS) return json
+  if (all.length !== RECENT_IDS * 8) return json
   // The newest `keep` hashes that are set, newest first: from the slot before `next` backwards.
   const newest: number[] = []
   for (let back = 1; back <= RECENT_IDS && newest.length < keep; back++) {
