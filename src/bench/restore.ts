@@ -157,6 +157,8 @@ async function restoreOnce(
   const heldBytes = baselines.agents.saved.bytes
   const agents = baselines.agents.size
   if (dormantPrimers) primeDormantDictionaries(baselines.agents.dormant, dormantPrimers)
+  // As the service's pipeline sets it (`baselines.dormantRecentIds`).
+  baselines.agents.dormant.recentIdsKept = defaultConfig().baselines.dormantRecentIds
   const began = performance.now()
   // Every held row's latest event is before Infinity: all go dormant.
   baselines.agents.reviveAll(dormantPrimers ? Infinity : -Infinity)
