@@ -14,6 +14,7 @@
  * waits for that, and an instance holding every partition of a blueprint never rebuilds its view.
  */
 import type { AgentEvent } from '../../schemas/events.ts'
+import type { Config } from '../../schemas/config.ts'
 import { carvedBytes, reserveCarving } from '../../detectors/packed.ts'
 import {
   completeStates,
@@ -59,14 +60,27 @@ export class Baselines {
   private readonly dirtyPartials = new Set<BlueprintProfile>()
   /**
    * How long an agent goes without events before it is kept dormant (`baselines.dormantAfterMinutes`,
-   * set by the pipeline, which derives its `dormantBefore` from it); Infinity for never. Here it sizes
-   * what a restore revives (`heldToRevive`): freezing itself is `freezeIdle`. Milliseconds of event time.
+   * set by `configure`; the pipeline derives its `dormantBefore` from it); Infinity for never. Here
+   * it sizes what a restore revives (`heldToRevive`): freezing itself is `freezeIdle`. Milliseconds
+   * of event time.
    */
   dormantAfterMs = Infinity
   /** Live profiles still to visit in the current pass of `freezeIdle`. */
   private idleSweep: Iterator<AgentProfile> | undefined
   /** A restore under way (expectRestores): agents expected, restored so far, bytes carved before it. */
   private restoreSample: { agents: number; restored: number; carvedBefore: number } | undefined
+
+  /**
+   * Apply the `baselines` settings that shape what is kept in memory: when agents go dormant
+   * (`dormantAfterMinutes`, 0 for never) and how many recent ids their records keep
+   * (`dormantRecentIds`). The pipeline calls it with each config; a caller without a pipeline (a
+   * bench) calls it to keep agents as the service does.
+   */
+  configure(settings: Config['baselines']): void {
+    const minutes = settings.dormantAfterMinutes
+    this.dormantAfterMs = minutes > 0 ? minutes * 60_000 : Infinity
+    this.agents.dormant.recentIdsKept = settings.dormantRecentIds
+  }
 
   /** The agent's profile, created on its first event; the caller is about to change it. */
   agentFor(e: AgentEvent): AgentProfile {

@@ -66,7 +66,7 @@ export class DormantProfiles {
   readonly counts = { frozen: 0, thawed: 0 }
   /**
    * How many of the newest hashes in the agent's ring of recent event ids a record keeps
-   * (`baselines.dormantRecentIds`, set by the pipeline; all of them until then). The agent revives
+   * (`baselines.dormantRecentIds`, set by `Baselines.configure`; all of them until then). The agent revives
    * with those alone. Event ids.
    */
   recentIdsKept = RECENT_IDS

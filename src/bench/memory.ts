@@ -189,8 +189,7 @@ function forEachTable(value: unknown, depth: number, visit: (table: KeySlots) =>
 /** The fleet made dormant, all but a tenth then all of it (see MemoryChildResult.dormant). */
 async function measureDormant(baselines: Baselines, agents: number, heapBeforeBytes: number, fleet: FleetSize, recentIdsKept: number): Promise<MemoryChildResult['dormant']> {
   primeDormantDictionaries(baselines.agents.dormant, dictionaryPrimers(fleet))
-  // As a pipeline with `baselines.dormantRecentIds` sets it.
-  baselines.agents.dormant.recentIdsKept = recentIdsKept
+  baselines.configure({ ...defaultConfig().baselines, dormantRecentIds: recentIdsKept })
   const held = async () => {
     await gcFully()
     const m = process.memoryUsage()

@@ -157,8 +157,10 @@ async function restoreOnce(
   const heldBytes = baselines.agents.saved.bytes
   const agents = baselines.agents.size
   if (dormantPrimers) primeDormantDictionaries(baselines.agents.dormant, dormantPrimers)
-  // As the service's pipeline sets it (`baselines.dormantRecentIds`).
-  baselines.agents.dormant.recentIdsKept = defaultConfig().baselines.dormantRecentIds
+  // As the service keeps agents, but for when they go dormant: 0 (never) keeps dormantAfterMs at
+  // Infinity, so the restore's reservation of typed arrays counts every row, as the revival below
+  // (every row revived, or every row made dormant) has always been measured.
+  baselines.configure({ ...defaultConfig().baselines, dormantAfterMinutes: 0 })
   const began = performance.now()
   // Every held row's latest event is before Infinity: all go dormant.
   baselines.agents.reviveAll(dormantPrimers ? Infinity : -Infinity)

@@ -66,9 +66,7 @@ export class Pipeline {
 
   setConfig(config: Config): void {
     this.config = config
-    const minutes = config.baselines.dormantAfterMinutes
-    this.baselines.dormantAfterMs = minutes > 0 ? minutes * 60_000 : Infinity
-    this.baselines.agents.dormant.recentIdsKept = config.baselines.dormantRecentIds
+    this.baselines.configure(config.baselines)
     this.resolver = new DetectorSettingsResolver(config)
   }
 
