@@ -117,6 +117,48 @@ export function releaseAllCarved(value: unknown, depth = 6): void {
   }
 }
 
+/**
+ * Move every typed array in `value` that sits in a shared slab (objects and arrays walked, `depth`
+ * levels down, caches included) into a buffer of its own, giving its slab space back. For state
+ * that outlives the agents around it, a blueprint's: one of its arrays carved among agents' keeps
+ * the whole slab (1 MiB) allocated after those agents went dormant. Blueprints are few, so a buffer
+ * each costs little. Returns the arrays moved.
+ */
+export function moveOutOfSlabs(value: unknown, depth = 6): number {
+  if (depth <= 0 || typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return 0
+  let moved = 0
+  const holder = value as Record<string | symbol, unknown>
+  const cache = holder[CARVED_CACHE]
+  if (ArrayBuffer.isView(cache) && inSlab(cache)) {
+    holder[CARVED_CACHE] = ownCopy(cache)
+    moved++
+  }
+  for (const k of Array.isArray(value) ? value.keys() : Object.keys(value)) {
+    const v = holder[k as string]
+    if (ArrayBuffer.isView(v)) {
+      if (inSlab(v)) {
+        holder[k as string] = ownCopy(v)
+        moved++
+      }
+    } else if (typeof v === 'object' && v !== null) moved += moveOutOfSlabs(v, depth - 1)
+  }
+  return moved
+}
+
+/** Whether `a` shares its buffer (a slab, or a reservation): not a buffer of its own. */
+function inSlab(a: ArrayBufferView): boolean {
+  return a.byteLength !== a.buffer.byteLength
+}
+
+/** `a` in a buffer of its own, of its own class; its slab space given back. */
+function ownCopy<T extends ArrayBufferView>(a: T): T {
+  const Kind = a.constructor as new (length: number) => T & { set(from: T): void; length: number }
+  const copy = new Kind((a as unknown as { length: number }).length)
+  copy.set(a)
+  releaseCarved(a)
+  return copy
+}
+
 /** Bytes carved so far, by every typed array in the process. */
 export function carvedBytes(): number {
   return carvedTotal

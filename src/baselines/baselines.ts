@@ -15,7 +15,7 @@
  */
 import type { AgentEvent } from '../../schemas/events.ts'
 import type { Config } from '../../schemas/config.ts'
-import { carvedBytes, reserveCarving } from '../../detectors/packed.ts'
+import { carvedBytes, moveOutOfSlabs, reserveCarving } from '../../detectors/packed.ts'
 import {
   completeStates,
   LEGACY_PARTITION,
@@ -163,6 +163,7 @@ export class Baselines {
       const next = this.idleSweep.next()
       if (next.done) {
         this.idleSweep = undefined
+        this.moveBlueprintsOutOfSlabs()
         return false
       }
       const p = next.value
@@ -174,6 +175,22 @@ export class Baselines {
       // reading it costs more than looking at one.
       if ((moved || (n & 63) === 0) && performance.now() >= until) return true
     }
+  }
+
+  /**
+   * Move the blueprints' typed arrays (views, partials, remote partials) out of the slabs they share
+   * with agents' arrays (detectors/packed.ts, `moveOutOfSlabs`), at the end of each pass of
+   * `freezeIdle`. A blueprint outlives the agents carved around it: one of its arrays left in a slab
+   * keeps all of it (1 MiB) allocated after those agents went dormant, and a blueprint carves anew
+   * as it learns (a table's index rebuilt, counts widened), wherever agents are being carved then.
+   * Arrays carved between two passes stay in their slab until the next. Returns the arrays moved.
+   */
+  moveBlueprintsOutOfSlabs(): number {
+    let moved = 0
+    for (const view of this.blueprints.values()) moved += moveOutOfSlabs(view.states)
+    for (const byPartition of this.partials.values()) for (const partial of byPartition.values()) moved += moveOutOfSlabs(partial.states)
+    for (const byPartition of this.remote.values()) for (const copy of byPartition.values()) moved += moveOutOfSlabs(copy.profile.states)
+    return moved
   }
 
   /** Profiles changed since the last call (agents, and partials: never views), and forget that they were. */

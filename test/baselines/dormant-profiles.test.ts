@@ -8,6 +8,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.ts'
 import { validateConfig } from '../../src/config/load.ts'
 import { benchFleet, decodeAll } from '../../src/bench/data.ts'
 import { T0, toolCall } from '../../detectors/fixtures/kit.ts'
+import { CARVED_CACHE } from '../../detectors/packed.ts'
 import type { RiskEvent } from '../../schemas/risk.ts'
 
 function profile(id: string, opts: { blueprintId?: string; partition?: number; lastTs?: number; tools?: string[] } = {}): AgentProfile {
@@ -212,6 +213,37 @@ describe('freezing idle agents', () => {
     expect(live.filter((p) => p.recentIds.buffer !== active.get(p.agentId)!.buffer).length).toBeGreaterThan(active.size / 2)
   })
 
+  it("moves the blueprints' typed arrays out of the slabs agents are carved from, at the end of a pass, unchanged", () => {
+    const pipeline = new Pipeline(validateConfig({ baselines: { dormantAfterMinutes: 20 } }))
+    for (const e of decodeAll(benchFleet({ seed: 5, agents: 12, days: 2 }).raw)) pipeline.process(e, { partition: e.agent.id.length % 3 })
+    const baselines = pipeline.baselines
+    const peers = () => [...baselines.blueprints.values(), ...[...baselines.partials.values()].flatMap((m) => [...m.values()])]
+    const arraysOf = (value: unknown, out: ArrayBufferView[] = [], depth = 6): ArrayBufferView[] => {
+      if (ArrayBuffer.isView(value)) out.push(value)
+      else if (depth > 0 && typeof value === 'object' && value !== null) {
+        const cache = (value as { [CARVED_CACHE]?: unknown })[CARVED_CACHE]
+        if (cache) arraysOf(cache, out, depth - 1)
+        for (const v of Object.values(value)) arraysOf(v, out, depth - 1)
+      }
+      return out
+    }
+    const inSlab = (a: ArrayBufferView) => a.buffer.byteLength !== a.byteLength
+    expect(peers().length).toBeGreaterThan(3)
+    const before = peers().map((b) => JSON.stringify(b))
+    const carvedAmongAgents = peers().flatMap((b) => arraysOf(b.states)).filter(inSlab)
+    expect(carvedAmongAgents.length).toBeGreaterThan(10)
+
+    baselines.takeDirty()
+    while (baselines.freezeIdle(pipeline.dormantBefore, Infinity));
+    const after = peers().flatMap((b) => arraysOf(b.states))
+    expect(after.filter(inSlab)).toEqual([])
+    expect(peers().map((b) => JSON.stringify(b))).toEqual(before)
+    // Agents' arrays stay in their slabs: one buffer each would cost them more than the slab does.
+    expect([...baselines.agents.liveValues()].every((p) => inSlab(p.recentIds))).toBe(true)
+    // Nothing left to move until a blueprint carves again.
+    expect(baselines.moveBlueprintsOutOfSlabs()).toBe(0)
+  })
+
   // With all 64 recent ids kept, every profile is the live pipeline's to the byte; with the
   // default's 16, all but the rings, whose older hashes a dormant record left out.
   it.each([
@@ -240,6 +272,8 @@ describe('freezing idle agents', () => {
     expect(b.map(comparable)).toEqual(a.map(comparable))
     expect(dozing.baselines.agents.dormant.size).toBeGreaterThan(0)
     for (const p of live.baselines.agents.values()) expect(comparableProfile(dozing.baselines.agents.get(p.agentId)!)).toBe(comparableProfile(p))
+    // The blueprints too, whose arrays each pass moved out of the agents' slabs.
+    for (const [id, view] of live.baselines.blueprints) expect(JSON.stringify(dozing.baselines.blueprints.get(id))).toBe(JSON.stringify(view))
   })
 })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { carve, carvedBytes, narrowCounts, numbersFrom, numbersJSON, reserveCarving, Uint16Counts, uint16Counts, Uint32Counts, uint32Counts, uint8Counts, Uint8Counts, widened, withPlainArrays } from '../../detectors/packed.ts'
+import { carve, carvedBytes, CARVED_CACHE, moveOutOfSlabs, narrowCounts, numbersFrom, numbersJSON, reserveCarving, Uint16Counts, uint16Counts, Uint32Counts, uint32Counts, uint8Counts, Uint8Counts, widened, withPlainArrays } from '../../detectors/packed.ts'
 import { volume } from '../../detectors/volume.ts'
 import { timeOfWeek } from '../../detectors/time_of_week.ts'
 import { DAY, T0, toolCall } from '../../detectors/fixtures/kit.ts'
@@ -90,6 +90,29 @@ describe('packed counts', () => {
     const wide = widened(narrow, 3)
     expect(wide).toBeInstanceOf(Uint32Counts)
     expect(Array.from(wide)).toEqual(Array.from(small))
+  })
+
+  it('move out of the shared slabs into buffers of their own, with their class, values and caches', () => {
+    const hours = uint16Counts([1, 2, 3], 168)
+    const index = new Uint16Array(...carve(32, 2))
+    index[3] = 7
+    const table = Object.assign(Object.create(null) as Record<string, unknown>, { keys: ['a'], [CARVED_CACHE]: index })
+    const state = { hours, nested: [{ excess: uint32Counts([5], 40) }], table, own: new Uint8Array(4), n: 3 }
+    expect(hours.buffer.byteLength).toBeGreaterThan(hours.byteLength)
+    const saved = JSON.stringify(state)
+
+    expect(moveOutOfSlabs(state)).toBe(3)
+    expect(JSON.stringify(state)).toBe(saved)
+    for (const a of [state.hours, state.nested[0]!.excess, table[CARVED_CACHE] as Uint16Array]) expect(a.buffer.byteLength).toBe(a.byteLength)
+    expect(state.hours).toBeInstanceOf(Uint16Counts)
+    expect(state.nested[0]!.excess).toBeInstanceOf(Uint32Counts)
+    expect(Array.from(state.hours.subarray(0, 4))).toEqual([1, 2, 3, 0])
+    expect((table[CARVED_CACHE] as Uint16Array)[3]).toBe(7)
+    // A copy: the slab's bytes are no longer the state's.
+    hours[0] = 9
+    expect(state.hours[0]).toBe(1)
+    // Arrays already in buffers of their own stay as they are.
+    expect(moveOutOfSlabs(state)).toBe(0)
   })
 
   it("let time_of_week count past 65,535 events in one hour of the week, learning and merging", () => {
