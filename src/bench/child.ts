@@ -9,7 +9,7 @@ import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { tuneGarbageCollection } from '../util/gc.ts'
 
-export type ChildTask = 'memory' | 'restore' | 'e2e' | 'api'
+export type ChildTask = 'memory' | 'activity' | 'restore' | 'e2e' | 'api'
 
 export interface ChildRunOptions {
   /** Extra node flags, e.g. --expose-gc or --max-old-space-size=MiB. */
@@ -56,6 +56,7 @@ async function childMain(): Promise<void> {
   const options: unknown = JSON.parse(json ?? '{}')
   let result: unknown
   if (task === 'memory') result = await (await import('./memory.ts')).measureMemoryInProcess(options as never)
+  else if (task === 'activity') result = await (await import('./activity.ts')).measureActivityInProcess(options as never)
   else if (task === 'restore') result = await (await import('./restore.ts')).measureRestoreInProcess(options as never)
   else if (task === 'e2e') result = await (await import('./e2e.ts')).measureE2eInProcess(options as never)
   else if (task === 'api') result = await (await import('./api.ts')).measureApiInProcess(options as never)

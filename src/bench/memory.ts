@@ -84,7 +84,8 @@ const ACTIVE_EVERY = 10
 /** Dormant agents thawed to time a thaw. */
 const THAW_SAMPLE = 10_000
 
-async function gcFully(): Promise<void> {
+/** Collect until what is unreachable is freed, ArrayBuffer contents included. */
+export async function gcFully(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc
   if (!gc) throw new Error('the memory bench needs node --expose-gc')
   // Twice: the first pass may only promote what the second frees. Then again after yielding, since

@@ -5,7 +5,7 @@
 import type { MachineInfo } from './machine.ts'
 import { median } from './stats.ts'
 
-export const BENCH_NAMES = ['pipeline', 'e2e', 'memory', 'restore', 'clickhouse', 'api'] as const
+export const BENCH_NAMES = ['pipeline', 'e2e', 'memory', 'activity', 'restore', 'clickhouse', 'api'] as const
 export type BenchName = (typeof BENCH_NAMES)[number]
 
 export interface Target {

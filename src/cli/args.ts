@@ -11,10 +11,10 @@ export function intOption(name: string, raw: string | undefined, fallback: numbe
   return n
 }
 
-/** `--name a,b,c` of positive integers; `fallback` when absent. */
-export function intListOption(name: string, raw: string | undefined, fallback: number[]): number[] {
+/** `--name a,b,c` of integers, each at least `min` (positive by default); `fallback` when absent. */
+export function intListOption(name: string, raw: string | undefined, fallback: number[], min = 1): number[] {
   if (raw === undefined) return fallback
   const list = raw.split(',').map((s) => s.trim()).filter(Boolean).map(Number)
-  if (!list.length || list.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`--${name} must be a comma-separated list of positive integers, got "${raw}"`)
+  if (!list.length || list.some((n) => !Number.isInteger(n) || n < min)) throw new UsageError(`--${name} must be a comma-separated list of ${min === 1 ? 'positive integers' : `integers >= ${min}`}, got "${raw}"`)
   return list
 }

@@ -3,7 +3,7 @@
  * targets beside each figure and written as JSON with the machine's description. Each figure is
  * the median of several runs (machines are shared and noisy).
  *
- *   agentwatch bench [--quick] [--only pipeline,e2e,memory,restore,clickhouse,api] [--json FILE]
+ *   agentwatch bench [--quick] [--only pipeline,e2e,memory,activity,restore,clickhouse,api] [--json FILE]
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
@@ -13,6 +13,7 @@ import { clickhouseSection, runE2eBench, type E2eBenchOptions, type E2eRuns } fr
 import type { FleetSize } from '../bench/data.ts'
 import { describeMachine, GiB } from '../bench/machine.ts'
 import { runApiBench, type ApiBenchOptions } from '../bench/api.ts'
+import { runActivityBench, type ActivityBenchOptions } from '../bench/activity.ts'
 import { runMemoryBench, type MemoryBenchOptions } from '../bench/memory.ts'
 import { runPipelineBench, type PipelineBenchOptions } from '../bench/pipeline.ts'
 import { BENCH_NAMES, formatTable, type BenchName, type BenchReport, type BenchSection } from '../bench/report.ts'
@@ -24,6 +25,8 @@ const USAGE = `usage: agentwatch bench [options]
   --only <list>         comma-separated: ${BENCH_NAMES.join(', ')} (default: all)
   --runs <int>          runs per figure (default 5 for pipeline, 3 for the others; --quick 3 and 1)
   --memory-sizes <list> agent counts for the memory bench (default 100000,1000000)
+  --activity-agents <int> agents of the activity bench, memory at the agents' own activity (default 100000)
+  --activity-settings <list> baselines.dormantAfterMinutes values it compares, 0 for never (default 0,60,15,5)
   --restore-sizes <list> agent counts for the restore bench (default 20000,1000000; 1000000 is the target)
   --e2e-loads <list>    percentages of the sustained rate at which the e2e bench also measures latency,
                         beside the half load of the target (default 10,25; --quick none)
@@ -42,6 +45,7 @@ export interface BenchPlan {
   pipeline: PipelineBenchOptions
   e2e: E2eBenchOptions
   memory: MemoryBenchOptions
+  activity: ActivityBenchOptions
   restore: RestoreBenchOptions
   api: ApiBenchOptions
 }
@@ -58,6 +62,8 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
         only: { type: 'string' },
         runs: { type: 'string' },
         'memory-sizes': { type: 'string' },
+        'activity-agents': { type: 'string' },
+        'activity-settings': { type: 'string' },
         'restore-sizes': { type: 'string' },
         'e2e-loads': { type: 'string' },
         'e2e-warmup': { type: 'string' },
@@ -82,6 +88,7 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
   // work per agent grows with the heap.
   const e2eLoads = intListOption('e2e-loads', values['e2e-loads'], quick ? [] : [10, 25])
   if (e2eLoads.some((pct) => pct > 100 || pct === 50)) throw new UsageError(`--e2e-loads: percentages up to 100, other than the half load always measured; got "${values['e2e-loads']}"`)
+  const activitySettings = intListOption('activity-settings', values['activity-settings'], [0, 60, 15, 5], 0)
   const restoreSizes = intListOption('restore-sizes', values['restore-sizes'], quick ? [2_000, 5_000] : [20_000, 1_000_000])
   return {
     quick,
@@ -104,6 +111,14 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
       sizes: intListOption('memory-sizes', values['memory-sizes'], quick ? [10_000] : [100_000, 1_000_000]),
       fleet: quick ? fleet(3, 30, 7) : fleet(3, 100, 14),
       stream: quick ? fleet(1, 20, 3) : fleet(1, 100, 7),
+      runs: expensiveRuns,
+    },
+    activity: {
+      agents: intOption('activity-agents', values['activity-agents'], quick ? 2_000 : 100_000, 1),
+      // The memory bench's templates: 14 days of history, then the day after.
+      fleet: quick ? fleet(3, 30, 7) : fleet(3, 100, 14),
+      settings: activitySettings,
+      hours: quick ? 6 : 24,
       runs: expensiveRuns,
     },
     restore: {
@@ -147,6 +162,7 @@ export async function runBench(plan: BenchPlan, command = 'agentwatch bench'): P
     if (want.has('e2e')) report.benches.e2e = section
   }
   if (want.has('memory')) report.benches.memory = await timed('memory', () => runMemoryBench(plan.memory))
+  if (want.has('activity')) report.benches.activity = await timed('activity', () => runActivityBench(plan.activity))
   let restoreInsert: number[] = []
   if (want.has('restore')) {
     const section = await timed('restore', () => runRestoreBench(plan.restore))

@@ -62,9 +62,36 @@ describe('bench', () => {
     expect(runs[1]!.dormant!.recordBytes - runs[0]!.dormant!.recordBytes).toBeGreaterThan(100)
   }, 120_000)
 
+  it('reports memory at the agents\' own activity, lower with a shorter dormancy period, at the cost of thaws', async () => {
+    const plan = planFrom(['--quick', '--only', 'activity', '--runs', '1', '--activity-agents', '1000', '--activity-settings', '0,5'])
+    plan.activity.fleet = { seed: 7, agents: 20, days: 7 }
+    const section = (await runBench(plan)).benches.activity!
+    expect(section.error).toBeUndefined()
+    const value = (name: string) => section.figures.find((f) => f.name === name)!.value
+    // Every agent live: nothing is frozen, so nothing is thawed.
+    expect(value('activity.live_share.never')).toBe(100)
+    expect(section.figures.some((f) => f.name === 'activity.thaws_per_1000.never')).toBe(false)
+    // Dormant after 5 minutes: most agents are idle at any hour, and a dormant record is a fraction
+    // of a live profile (~1.9 KB against ~8 KB), so the fleet holds less at every hour.
+    expect(value('activity.live_share.5min')).toBeLessThan(60)
+    expect(value('activity.bytes_per_agent.never') - value('activity.peak_bytes_per_agent.5min')).toBeGreaterThan(2_000)
+    expect(value('activity.thaws_per_1000.5min')).toBeGreaterThan(0)
+    const runs = (section.details as { bySetting: Record<string, { hours: unknown[]; activeShare: number; events: number; allDormantBytesPerAgent?: number }[]> }).bySetting
+    const [never, five] = [runs['never']![0]!, runs['5min']![0]!]
+    // Six hours streamed, measured at the end of each but the first (both settings: twice 5 minutes is within it).
+    expect(never.hours).toHaveLength(5)
+    expect(five.events).toBe(never.events)
+    expect(five.activeShare).toBeGreaterThan(0)
+    // Then every agent dormant: a fraction of what every agent live holds.
+    expect(never.allDormantBytesPerAgent).toBeUndefined()
+    expect(five.allDormantBytesPerAgent).toBeLessThan(value('activity.bytes_per_agent.never') / 2)
+  }, 120_000)
+
   it('rejects unknown benches and bad sizes', () => {
     expect(() => planFrom(['--only', 'pipeline,nope'])).toThrow(/unknown bench "nope"/)
     expect(() => planFrom(['--restore-sizes', '10,x'])).toThrow(/positive integers/)
+    expect(planFrom(['--activity-settings', '0,30']).activity.settings).toEqual([0, 30])
+    expect(() => planFrom(['--activity-settings=0,-5'])).toThrow(/integers >= 0/)
     // Half load is always measured; other loads are percentages of the sustained rate.
     expect(planFrom(['--e2e-loads', '10,25']).e2e.otherLoadShares).toEqual([0.1, 0.25])
     expect(() => planFrom(['--e2e-loads', '50'])).toThrow(/other than the half load/)
