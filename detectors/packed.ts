@@ -126,6 +126,9 @@ export function releaseAllCarved(value: unknown, depth = 6): void {
  */
 export function moveOutOfSlabs(value: unknown, depth = 6): number {
   if (depth <= 0 || typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return 0
+  // A state's arrays hold one kind each: a table's keys or numbers (thousands in a blueprint's) are
+  // passed over at their first element.
+  if (Array.isArray(value) && (value.length === 0 || typeof value[0] !== 'object')) return 0
   let moved = 0
   const holder = value as Record<string | symbol, unknown>
   const cache = holder[CARVED_CACHE]
