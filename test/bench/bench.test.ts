@@ -91,6 +91,7 @@ describe('bench', () => {
     expect(() => planFrom(['--only', 'pipeline,nope'])).toThrow(/unknown bench "nope"/)
     expect(() => planFrom(['--restore-sizes', '10,x'])).toThrow(/positive integers/)
     expect(planFrom(['--activity-settings', '0,30']).activity.settings).toEqual([0, 30])
+    expect([planFrom([]).activity.runs, planFrom(['--runs', '2']).activity.runs]).toEqual([1, 2])
     expect(() => planFrom(['--activity-settings=0,-5'])).toThrow(/integers >= 0/)
     // Half load is always measured; other loads are percentages of the sustained rate.
     expect(planFrom(['--e2e-loads', '10,25']).e2e.otherLoadShares).toEqual([0.1, 0.25])
