@@ -153,7 +153,7 @@ function inSlab(a: ArrayBufferView): boolean {
   return a.byteLength !== a.buffer.byteLength
 }
 
-/** `a` in a buffer of its own, of its own class; its slab space given back. */
+/** `a` in a buffer of its own, of its own class (one built from a length, as typed arrays and the counts here are); its slab space given back. */
 function ownCopy<T extends ArrayBufferView>(a: T): T {
   const Kind = a.constructor as new (length: number) => T & { set(from: T): void; length: number }
   const copy = new Kind((a as unknown as { length: number }).length)
