@@ -71,8 +71,8 @@ const SAVED_RING = '"recentIds":{"hashes":"'
  * so that a revived profile has the shape of every other (a key added later would go to an
  * out-of-object store). Cut from the string, without parsing the profile (a held row goes dormant
  * so). Only the profile's own `recentIds` matches: no detector state has a key of that name, and a
- * quote inside a JSON string is escaped. A ring saved as an id list (before hashes), or one not
- * longer than `keep`, is left as it is.
+ * quote inside a JSON string is escaped. A ring saved as an id list (before hashes) is left as it
+ * is; a ring with fewer hashes than `keep` keeps them all, without its empty slots.
  */
 export function withLatestRecentIds(json: string, keep: number): string {
   if (keep >= RECENT_IDS) return json
