@@ -26,8 +26,8 @@ import { Baselines } from '../baselines/baselines.ts'
 import { Pipeline } from '../pipeline/pipeline.ts'
 import type { AgentEvent } from '../../schemas/events.ts'
 import { runInChild } from './child.ts'
-import { benchFleet, DAY_MS, decodeAll, defaultConfig, dictionaryPrimers, primeDormantDictionaries, ProfileCloner, serialised, shiftedCopy, trainedProfiles, type FleetSize } from './data.ts'
-import { gcFully, MEMORY_TARGET_BYTES } from './memory.ts'
+import { benchFleet, cloneId, DAY_MS, decodeAll, defaultConfig, dictionaryPrimers, primeDormantDictionaries, ProfileCloner, serialised, shiftedCopy, trainedProfiles, type FleetSize } from './data.ts'
+import { heldBytes, MEMORY_TARGET_BYTES } from './memory.ts'
 import { median } from './stats.ts'
 import { figure, type BenchSection, type Figure } from './report.ts'
 
@@ -86,13 +86,11 @@ export async function measureActivityInProcess(opts: ActivityChildOptions): Prom
   config.baselines.dormantAfterMinutes = opts.dormantAfterMinutes
   const baselines = new Baselines()
   primeDormantDictionaries(baselines.agents.dormant, dictionaryPrimers(opts.fleet))
-  const ids = Array.from({ length: opts.agents }, (_, i) => `bench-agent-${String(i).padStart(8, '0')}`)
+  const ids = Array.from({ length: opts.agents }, (_, i) => cloneId(i))
   const active = new Uint8Array(opts.agents)
   // Everything the measures compare against is held from here to the end (the stream, the
   // templates' JSON, the primed dictionaries): only the agents differ between the two.
-  await gcFully()
-  const before = process.memoryUsage()
-  const heapBeforeBytes = before.heapUsed + before.arrayBuffers
+  const heapBeforeBytes = await heldBytes()
   baselines.expectRestores(opts.agents)
   for (let i = 0; i < opts.agents; i++) baselines.restoreAgent(cloner.clone(i))
   const pipeline = new Pipeline(config, { baselines })
@@ -109,15 +107,13 @@ export async function measureActivityInProcess(opts: ActivityChildOptions): Prom
   let hour = 0
   const sweep = () => {
     baselines.takeDirty()
-    const before = pipeline.dormantBefore
-    if (before !== -Infinity) while (baselines.freezeIdle(before, Infinity));
+    const cutoff = pipeline.dormantBefore
+    if (cutoff !== -Infinity) while (baselines.freezeIdle(cutoff, Infinity));
   }
-  const measure = async () => {
-    await gcFully()
-    const m = process.memoryUsage()
-    const live = baselines.agents.size - dormant.size
+  const measure = async (): Promise<ActivityChildResult['hours'][number]> => {
+    const bytesPerAgent = ((await heldBytes()) - heapBeforeBytes) / opts.agents
     if (baselines.agents.size !== opts.agents) throw new Error(`agents lost or added: ${baselines.agents.size} of ${opts.agents}`)
-    hours.push({ bytesPerAgent: (m.heapUsed + m.arrayBuffers - heapBeforeBytes) / opts.agents, liveShare: live / opts.agents, recordBytes: dormant.bytes / Math.max(1, dormant.size) })
+    return { bytesPerAgent, liveShare: (baselines.agents.size - dormant.size) / opts.agents, recordBytes: dormant.bytes / Math.max(1, dormant.size) }
   }
 
   let began = performance.now()
@@ -130,7 +126,7 @@ export async function measureActivityInProcess(opts: ActivityChildOptions): Prom
         hour++
         if (hour >= fromHour) {
           workMs += performance.now() - began
-          await measure()
+          hours.push(await measure())
           began = performance.now()
         }
         nextHour += HOUR_MS
@@ -151,8 +147,7 @@ export async function measureActivityInProcess(opts: ActivityChildOptions): Prom
   if (opts.dormantAfterMinutes > 0) {
     baselines.takeDirty()
     while (baselines.freezeIdle(Infinity, Infinity));
-    await measure()
-    allDormantBytesPerAgent = hours.pop()!.bytesPerAgent
+    allDormantBytesPerAgent = (await measure()).bytesPerAgent
   }
   // Held to the last measure, as in the first.
   if (cloner.templates !== templates) throw new Error('templates lost')

@@ -132,6 +132,9 @@ export function trainedProfiles(fleet: BenchFleet, config: Config = defaultConfi
   return [...pipeline.baselines.agents.values()].filter((p) => p.learned > 0)
 }
 
+/** Agent id of the i-th copy (ProfileCloner.clone), for streams sent to the copies. */
+export const cloneId = (i: number): string => `bench-agent-${String(i).padStart(8, '0')}`
+
 /**
  * Copies of trained profiles under new agent ids, sharing nothing with the originals. Copies are
  * parsed from the profile's JSON, as a restore from ClickHouse builds them (same object shapes as
@@ -158,7 +161,7 @@ export class ProfileCloner {
   /** The i-th copy: template i mod templates, id `bench-agent-<i>`, partition i mod `partitions` (its offsets keep the template's topic-partition keys: only their bytes matter here). */
   clone(i: number, partitions = BENCH_PARTITIONS): AgentProfile {
     const c = JSON.parse(this.json[i % this.json.length]!) as AgentProfile
-    c.agentId = `bench-agent-${String(i).padStart(8, '0')}`
+    c.agentId = cloneId(i)
     c.partition = i % partitions
     const random = mulberry32(i + 1)
     forEachSavedTable(c, (t) => shuffleKeyed(t, random))

@@ -85,7 +85,7 @@ const ACTIVE_EVERY = 10
 const THAW_SAMPLE = 10_000
 
 /** Collect until what is unreachable is freed, ArrayBuffer contents included. */
-export async function gcFully(): Promise<void> {
+async function gcFully(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc
   if (!gc) throw new Error('the memory bench needs node --expose-gc')
   // Twice: the first pass may only promote what the second frees. Then again after yielding, since
@@ -95,6 +95,13 @@ export async function gcFully(): Promise<void> {
     gc()
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
+}
+
+/** Memory held after a full collection: V8 heap used plus ArrayBuffer contents (typed arrays keep their bytes outside the heap). Bytes. */
+export async function heldBytes(): Promise<number> {
+  await gcFully()
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
 }
 
 /** Mean serialised size of each part of a profile: where the bytes of hot state go. */
@@ -191,11 +198,7 @@ function forEachTable(value: unknown, depth: number, visit: (table: KeySlots) =>
 async function measureDormant(baselines: Baselines, agents: number, heapBeforeBytes: number, fleet: FleetSize, recentIdsKept: number): Promise<MemoryChildResult['dormant']> {
   primeDormantDictionaries(baselines.agents.dormant, dictionaryPrimers(fleet))
   baselines.configure({ ...defaultConfig().baselines, dormantRecentIds: recentIdsKept })
-  const held = async () => {
-    await gcFully()
-    const m = process.memoryUsage()
-    return (m.heapUsed + m.arrayBuffers - heapBeforeBytes) / agents
-  }
+  const held = async () => ((await heldBytes()) - heapBeforeBytes) / agents
   const sweep = () => {
     while (baselines.freezeIdle(Infinity, Infinity));
   }
