@@ -16,9 +16,9 @@
  * what a shorter period costs in CPU.
  *
  * Each setting runs in its own child process (runActivityBench), so that no run inherits another's
- * heap or slabs. The stream, the templates' JSON and the primed dictionaries are held through every
- * measure and the one before the agents, so that only the agents and the peer baselines the stream
- * builds count. The copies of one template send their events together, which works the peer
+ * heap or slabs. The stream, the copies' ids, the templates' JSON and the primed dictionaries are
+ * held through every measure and the one before the agents (`heldAcrossMeasures`), so that only the
+ * agents and the peer baselines the stream builds count. The copies of one template send their events together, which works the peer
  * baselines harder than a real fleet does: the events per second compare settings, they are not the
  * pipeline's rate.
  */
@@ -27,7 +27,7 @@ import { Pipeline } from '../pipeline/pipeline.ts'
 import type { AgentEvent } from '../../schemas/events.ts'
 import { runInChild } from './child.ts'
 import { benchFleet, cloneId, DAY_MS, decodeAll, defaultConfig, dictionaryPrimers, primeDormantDictionaries, ProfileCloner, serialised, shiftedCopy, trainedProfiles, type FleetSize } from './data.ts'
-import { heldBytes, MEMORY_TARGET_BYTES } from './memory.ts'
+import { heldAcrossMeasures, heldBytes, MEMORY_TARGET_BYTES } from './memory.ts'
 import { median } from './stats.ts'
 import { figure, type BenchSection, type Figure } from './report.ts'
 
@@ -50,8 +50,11 @@ export interface ActivityChildResult {
   dormantAfterMinutes: number
   /** Per measured hour: memory held per agent (bytes), the share of the agents live then, and the mean dormant record (bytes). */
   hours: { bytesPerAgent: number; liveShare: number; recordBytes: number }[]
-  /** After the stream, every agent made dormant (not with dormantAfterMinutes 0): memory held per agent, as the memory bench's all-dormant figure. Bytes. */
-  allDormantBytesPerAgent?: number
+  /**
+   * After the stream, every agent made dormant (not with dormantAfterMinutes 0): memory held per
+   * agent, as the memory bench's all-dormant figure, and the mean record then (part of it). Bytes.
+   */
+  allDormant?: { bytesPerAgent: number; recordBytes: number }
   /** Agents that had at least one event in the stream: the rest idle throughout. Share of all. */
   activeShare: number
   events: number
@@ -88,8 +91,10 @@ export async function measureActivityInProcess(opts: ActivityChildOptions): Prom
   primeDormantDictionaries(baselines.agents.dormant, dictionaryPrimers(opts.fleet))
   const ids = Array.from({ length: opts.agents }, (_, i) => cloneId(i))
   const active = new Uint8Array(opts.agents)
-  // Everything the measures compare against is held from here to the end (the stream, the
-  // templates' JSON, the primed dictionaries): only the agents differ between the two.
+  // Everything the measures compare against is held from here to the end (the stream, the copies'
+  // ids, the templates' JSON, the primed dictionaries held by `baselines`): only the agents and the
+  // peer baselines differ between the two.
+  const release = heldAcrossMeasures(stream, ids, templateOf, cloner)
   const heapBeforeBytes = await heldBytes()
   baselines.expectRestores(opts.agents)
   for (let i = 0; i < opts.agents; i++) baselines.restoreAgent(cloner.clone(i))
@@ -143,16 +148,16 @@ export async function measureActivityInProcess(opts: ActivityChildOptions): Prom
   if (hours.length === 0) throw new Error(`a stream of ${opts.hours} h measures no hour with dormantAfterMinutes ${opts.dormantAfterMinutes}: from hour ${fromHour} on`)
   let activeAgents = 0
   for (const a of active) activeAgents += a
-  let allDormantBytesPerAgent: number | undefined
+  let allDormant: ActivityChildResult['allDormant']
   if (opts.dormantAfterMinutes > 0) {
     baselines.takeDirty()
     while (baselines.freezeIdle(Infinity, Infinity));
-    allDormantBytesPerAgent = (await measure()).bytesPerAgent
+    const { bytesPerAgent, recordBytes } = await measure()
+    allDormant = { bytesPerAgent, recordBytes }
   }
-  // Held to the last measure, as in the first.
-  if (cloner.templates !== templates) throw new Error('templates lost')
+  release()
   return {
-    ...(allDormantBytesPerAgent === undefined ? {} : { allDormantBytesPerAgent }),
+    ...(allDormant === undefined ? {} : { allDormant }),
     agents: opts.agents,
     dormantAfterMinutes: opts.dormantAfterMinutes,
     hours,

@@ -97,6 +97,25 @@ async function gcFully(): Promise<void> {
   }
 }
 
+/** What `heldAcrossMeasures` keeps reachable. */
+const pinned = new Set<unknown>()
+
+/**
+ * Keep `values` reachable until the returned function is called: what a "before" measure held must
+ * still be held at every measure after it, or the difference undercounts by its size. Reading a
+ * local variable later in the same function is not enough: V8 does not count a local that is not
+ * read again as a root, so a stream last read by the loop over it is freed before a measure after
+ * the loop (the activity bench's all-dormant figure was ~100 bytes an agent low so at 100,000).
+ */
+export function heldAcrossMeasures(...values: unknown[]): () => void {
+  for (const v of values) pinned.add(v)
+  return () => {
+    for (const v of values) pinned.delete(v)
+    // The function may outlive the call (a caller's local): it no longer holds them either.
+    values.length = 0
+  }
+}
+
 /** Memory held after a full collection: V8 heap used plus ArrayBuffer contents (typed arrays keep their bytes outside the heap). Bytes. */
 export async function heldBytes(): Promise<number> {
   await gcFully()
