@@ -43,11 +43,15 @@ export interface ActivityChildOptions {
   dormantAfterMinutes: number
   /** Event time streamed. Hours. */
   hours: number
+  /** `baselines.dormantRecentIds`; absent, the config's default. Event ids. */
+  dormantRecentIds?: number
 }
 
 export interface ActivityChildResult {
   agents: number
   dormantAfterMinutes: number
+  /** `baselines.dormantRecentIds` of the run. Event ids. */
+  dormantRecentIds: number
   /** Per measured hour: memory held per agent (bytes), the share of the agents live then, and the mean dormant record (bytes). */
   hours: { bytesPerAgent: number; liveShare: number; recordBytes: number }[]
   /**
@@ -87,6 +91,7 @@ export async function measureActivityInProcess(opts: ActivityChildOptions): Prom
   const { stream, streamStart, templateOf, cloner, templates } = prepare(opts)
   const config = defaultConfig()
   config.baselines.dormantAfterMinutes = opts.dormantAfterMinutes
+  if (opts.dormantRecentIds !== undefined) config.baselines.dormantRecentIds = opts.dormantRecentIds
   const baselines = new Baselines()
   primeDormantDictionaries(baselines.agents.dormant, dictionaryPrimers(opts.fleet))
   const ids = Array.from({ length: opts.agents }, (_, i) => cloneId(i))
@@ -160,6 +165,7 @@ export async function measureActivityInProcess(opts: ActivityChildOptions): Prom
     ...(allDormant === undefined ? {} : { allDormant }),
     agents: opts.agents,
     dormantAfterMinutes: opts.dormantAfterMinutes,
+    dormantRecentIds: config.baselines.dormantRecentIds,
     hours,
     activeShare: activeAgents / opts.agents,
     events,
@@ -180,6 +186,8 @@ export interface ActivityBenchOptions {
   fleet: FleetSize
   /** `baselines.dormantAfterMinutes` values compared; 0 (every agent live) gives the CPU baseline. */
   settings: number[]
+  /** `baselines.dormantRecentIds` of every setting; absent, the config's default. Event ids. */
+  dormantRecentIds?: number
   hours: number
   runs: number
   /** Heap limit of each child. MiB. */
@@ -195,21 +203,25 @@ export async function runActivityBench(opts: ActivityBenchOptions): Promise<Benc
   for (const minutes of opts.settings) {
     const runs: ActivityChildResult[] = []
     for (let r = 0; r < opts.runs; r++) {
-      const out = await runInChild<ActivityChildResult>('activity', { agents: opts.agents, fleet: opts.fleet, dormantAfterMinutes: minutes, hours: opts.hours } satisfies ActivityChildOptions, {
+      const out = await runInChild<ActivityChildResult>('activity', { agents: opts.agents, fleet: opts.fleet, dormantAfterMinutes: minutes, hours: opts.hours, ...(opts.dormantRecentIds === undefined ? {} : { dormantRecentIds: opts.dormantRecentIds }) } satisfies ActivityChildOptions, {
         nodeFlags: ['--expose-gc', ...(opts.heapLimitMiB ? [`--max-old-space-size=${opts.heapLimitMiB}`] : [])],
       })
       if (!out.ok) throw new Error(`activity bench, dormantAfterMinutes ${minutes}: ${out.error}`)
       if (out.result.duplicates > 0) throw new Error(`activity bench: ${out.result.duplicates} events taken for redeliveries`)
       runs.push(out.result)
     }
-    const setting = minutes === 0 ? 'every agent live' : `dormant after ${minutes} min`
+    const ids = opts.dormantRecentIds === undefined ? '' : `, records with ${opts.dormantRecentIds} recent ids`
+    const setting = minutes === 0 ? 'every agent live' : `dormant after ${minutes} min${ids}`
     const key = minutes === 0 ? 'never' : `${minutes}min`
     // Per run, the median hour; the figure is the median of those.
     figures.push(figure(`activity.bytes_per_agent.${key}`, `${label} at their own activity, ${setting}: per agent, median hour`, 'bytes', runs.map((r) => median(r.hours.map((h) => h.bytesPerAgent))), { target }))
     figures.push(figure(`activity.peak_bytes_per_agent.${key}`, `  the busiest hour`, 'bytes', runs.map((r) => Math.max(...r.hours.map((h) => h.bytesPerAgent))), { target }))
     figures.push(figure(`activity.live_share.${key}`, `  agents live, median hour`, '%', runs.map((r) => 100 * median(r.hours.map((h) => h.liveShare)))))
     figures.push(figure(`activity.eps.${key}`, `  process with checkpoint marks and sweeps`, 'events/s', runs.map((r) => r.eps)))
-    if (minutes > 0) figures.push(figure(`activity.thaws_per_1000.${key}`, `  agents thawed per 1,000 events`, 'count', runs.map((r) => r.thawsPer1000)))
+    if (minutes > 0) {
+      figures.push(figure(`activity.thaws_per_1000.${key}`, `  agents thawed per 1,000 events`, 'count', runs.map((r) => r.thawsPer1000)))
+      figures.push(figure(`activity.all_dormant_bytes_per_agent.${key}`, `  then every agent dormant`, 'bytes', runs.map((r) => r.allDormant!.bytesPerAgent), { target }))
+    }
     bySetting[key] = runs
   }
   return { figures, details: { agents: opts.agents, fleet: opts.fleet, hours: opts.hours, sweepMinutes: SWEEP_MINUTES, bySetting }, wallMs: performance.now() - began }

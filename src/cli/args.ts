@@ -4,10 +4,10 @@
 export class UsageError extends Error {}
 
 /** `--name <int>`, at least `min`; `fallback` when absent. */
-export function intOption(name: string, raw: string | undefined, fallback: number, min = 1): number {
+export function intOption(name: string, raw: string | undefined, fallback: number, min = 1, max = Infinity): number {
   if (raw === undefined) return fallback
   const n = Number(raw)
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${raw}"`)
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer ${max === Infinity ? `>= ${min}` : `from ${min} to ${max}`}, got "${raw}"`)
   return n
 }
 

@@ -28,6 +28,7 @@ const USAGE = `usage: agentwatch bench [options]
   --memory-sizes <list> agent counts for the memory bench (default 100000,1000000)
   --activity-agents <int> agents of the activity bench, memory at the agents' own activity (default 100000)
   --activity-settings <list> baselines.dormantAfterMinutes values it compares, 0 for never (default 0,60,15,5)
+  --activity-recent-ids <int> baselines.dormantRecentIds of those runs, 0 to 64 (default: the config's, 16)
   --restore-sizes <list> agent counts for the restore bench (default 20000,1000000; 1000000 is the target)
   --e2e-loads <list>    percentages of the sustained rate at which the e2e bench also measures latency,
                         beside the half load of the target (default 10,25; --quick none)
@@ -65,6 +66,7 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
         'memory-sizes': { type: 'string' },
         'activity-agents': { type: 'string' },
         'activity-settings': { type: 'string' },
+        'activity-recent-ids': { type: 'string' },
         'restore-sizes': { type: 'string' },
         'e2e-loads': { type: 'string' },
         'e2e-warmup': { type: 'string' },
@@ -119,6 +121,8 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
       // The memory bench's templates: 14 days of history, then the day after.
       fleet: quick ? fleet(3, 30, 7) : fleet(3, 100, 14),
       settings: activitySettings,
+      // The config's bounds (schemas/config.ts); absent, the config's default.
+      ...(values['activity-recent-ids'] === undefined ? {} : { dormantRecentIds: intOption('activity-recent-ids', values['activity-recent-ids'], 0, 0, 64) }),
       hours: quick ? 6 : 24,
       // One run a setting unless --runs says otherwise: each figure is already the median of 23
       // hours, and a run takes ~6 minutes at 100,000 agents.

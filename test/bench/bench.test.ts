@@ -64,7 +64,7 @@ describe('bench', () => {
   }, 120_000)
 
   it('reports memory at the agents\' own activity, lower with a shorter dormancy period, at the cost of thaws', async () => {
-    const plan = planFrom(['--quick', '--only', 'activity', '--runs', '1', '--activity-agents', '1000', '--activity-settings', '0,5'])
+    const plan = planFrom(['--quick', '--only', 'activity', '--runs', '1', '--activity-agents', '1000', '--activity-settings', '0,5', '--activity-recent-ids', '8'])
     plan.activity.fleet = { seed: 7, agents: 20, days: 7 }
     const section = (await runBench(plan)).benches.activity!
     expect(section.error).toBeUndefined()
@@ -88,12 +88,17 @@ describe('bench', () => {
     expect(never.allDormant).toBeUndefined()
     expect(five.allDormant!.bytesPerAgent).toBeLessThan(value('activity.bytes_per_agent.never') / 2)
     expect(five.allDormant!.bytesPerAgent).toBeGreaterThan(five.allDormant!.recordBytes)
+    expect(value('activity.all_dormant_bytes_per_agent.5min')).toBe(five.allDormant!.bytesPerAgent)
+    // The runs' config took the option.
+    expect([never.dormantRecentIds, five.dormantRecentIds]).toEqual([8, 8])
   }, 120_000)
 
   it('rejects unknown benches and bad sizes', () => {
     expect(() => planFrom(['--only', 'pipeline,nope'])).toThrow(/unknown bench "nope"/)
     expect(() => planFrom(['--restore-sizes', '10,x'])).toThrow(/positive integers/)
     expect(planFrom(['--activity-settings', '0,30']).activity.settings).toEqual([0, 30])
+    expect([planFrom([]).activity.dormantRecentIds, planFrom(['--activity-recent-ids', '0']).activity.dormantRecentIds]).toEqual([undefined, 0])
+    expect(() => planFrom(['--activity-recent-ids', '65'])).toThrow(/from 0 to 64/)
     expect([planFrom([]).activity.runs, planFrom(['--runs', '2']).activity.runs]).toEqual([1, 2])
     expect(() => planFrom(['--activity-settings=0,-5'])).toThrow(/integers >= 0/)
     // Half load is always measured; other loads are percentages of the sustained rate.
