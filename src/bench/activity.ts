@@ -18,9 +18,9 @@
  * Each setting runs in its own child process (runActivityBench), so that no run inherits another's
  * heap or slabs. The stream, the copies' ids, the templates' JSON and the primed dictionaries are
  * held through every measure and the one before the agents (`heldAcrossMeasures`), so that only the
- * agents and the peer baselines the stream builds count. The copies of one template send their events together, which works the peer
- * baselines harder than a real fleet does: the events per second compare settings, they are not the
- * pipeline's rate.
+ * agents and the peer baselines the stream builds count. The copies of one template send their
+ * events together, which works the peer baselines harder than a real fleet does: the events per
+ * second compare settings, they are not the pipeline's rate.
  */
 import { Baselines } from '../baselines/baselines.ts'
 import { Pipeline } from '../pipeline/pipeline.ts'
@@ -210,8 +210,8 @@ export async function runActivityBench(opts: ActivityBenchOptions): Promise<Benc
       if (out.result.duplicates > 0) throw new Error(`activity bench: ${out.result.duplicates} events taken for redeliveries`)
       runs.push(out.result)
     }
-    const ids = opts.dormantRecentIds === undefined ? '' : `, records with ${opts.dormantRecentIds} recent ids`
-    const setting = minutes === 0 ? 'every agent live' : `dormant after ${minutes} min${ids}`
+    const records = opts.dormantRecentIds === undefined ? '' : `, records with ${opts.dormantRecentIds} recent ids`
+    const setting = minutes === 0 ? 'every agent live' : `dormant after ${minutes} min${records}`
     const key = minutes === 0 ? 'never' : `${minutes}min`
     // Per run, the median hour; the figure is the median of those.
     figures.push(figure(`activity.bytes_per_agent.${key}`, `${label} at their own activity, ${setting}: per agent, median hour`, 'bytes', runs.map((r) => median(r.hours.map((h) => h.bytesPerAgent))), { target }))

@@ -28,7 +28,7 @@ const USAGE = `usage: agentwatch bench [options]
   --memory-sizes <list> agent counts for the memory bench (default 100000,1000000)
   --activity-agents <int> agents of the activity bench, memory at the agents' own activity (default 100000)
   --activity-settings <list> baselines.dormantAfterMinutes values it compares, 0 for never (default 0,60,15,5)
-  --activity-recent-ids <int> baselines.dormantRecentIds of those runs, 0 to 64 (default: the config's, 16)
+  --activity-recent-ids <int> baselines.dormantRecentIds of those runs, 0 to 64 (default: the config's)
   --restore-sizes <list> agent counts for the restore bench (default 20000,1000000; 1000000 is the target)
   --e2e-loads <list>    percentages of the sustained rate at which the e2e bench also measures latency,
                         beside the half load of the target (default 10,25; --quick none)

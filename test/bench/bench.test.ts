@@ -84,7 +84,8 @@ describe('bench', () => {
     expect(five.events).toBe(never.events)
     expect(five.activeShare).toBeGreaterThan(0)
     // Then every agent dormant: a fraction of what every agent live holds, and at least the records
-    // themselves (it came out below them while the stream was freed before that measure).
+    // themselves. (At 100,000 agents it came out below them while the stream was freed before that
+    // measure; at this size a slab is ~1 KB an agent and blurs that: held-bytes.test.ts covers the pin.)
     expect(never.allDormant).toBeUndefined()
     expect(five.allDormant!.bytesPerAgent).toBeLessThan(value('activity.bytes_per_agent.never') / 2)
     expect(five.allDormant!.bytesPerAgent).toBeGreaterThan(five.allDormant!.recordBytes)
