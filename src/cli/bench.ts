@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { UsageError, intListOption, intOption } from './args.ts'
+import { BaselinesConfig } from '../../schemas/config.ts'
 import { clickhouseSection, runE2eBench, type E2eBenchOptions, type E2eRuns } from '../bench/e2e-bench.ts'
 import type { FleetSize } from '../bench/data.ts'
 import { describeMachine, GiB } from '../bench/machine.ts'
@@ -19,6 +20,9 @@ import { runPipelineBench, type PipelineBenchOptions } from '../bench/pipeline.t
 import { BENCH_NAMES, formatTable, type BenchName, type BenchReport, type BenchSection } from '../bench/report.ts'
 import { RESTORE_TARGET_AGENTS, runRestoreBench, type RestoreBenchOptions } from '../bench/restore.ts'
 
+/** The config's schema of `baselines.dormantRecentIds`, whose bounds `--activity-recent-ids` takes. */
+const RECENT_IDS_KEPT = BaselinesConfig.shape.dormantRecentIds.unwrap()
+
 const USAGE = `usage: agentwatch bench [options]
 
   --quick               smoke run: small sizes, fewer runs (figures are not comparable with a full run)
@@ -28,7 +32,7 @@ const USAGE = `usage: agentwatch bench [options]
   --memory-sizes <list> agent counts for the memory bench (default 100000,1000000)
   --activity-agents <int> agents of the activity bench, memory at the agents' own activity (default 100000)
   --activity-settings <list> baselines.dormantAfterMinutes values it compares, 0 for never (default 0,60,15,5)
-  --activity-recent-ids <int> baselines.dormantRecentIds of those runs, 0 to 64 (default: the config's)
+  --activity-recent-ids <int> baselines.dormantRecentIds of those runs, ${RECENT_IDS_KEPT.minValue} to ${RECENT_IDS_KEPT.maxValue} (default: the config's)
   --restore-sizes <list> agent counts for the restore bench (default 20000,1000000; 1000000 is the target)
   --e2e-loads <list>    percentages of the sustained rate at which the e2e bench also measures latency,
                         beside the half load of the target (default 10,25; --quick none)
@@ -121,8 +125,8 @@ export function planFrom(args: string[]): BenchPlan & { json: string; help: bool
       // The memory bench's templates: 14 days of history, then the day after.
       fleet: quick ? fleet(3, 30, 7) : fleet(3, 100, 14),
       settings: activitySettings,
-      // The config's bounds (schemas/config.ts); absent, the config's default.
-      ...(values['activity-recent-ids'] === undefined ? {} : { dormantRecentIds: intOption('activity-recent-ids', values['activity-recent-ids'], 0, 0, 64) }),
+      // Absent, the config's default.
+      ...(values['activity-recent-ids'] === undefined ? {} : { dormantRecentIds: intOption('activity-recent-ids', values['activity-recent-ids'], 0, RECENT_IDS_KEPT.minValue ?? 0, RECENT_IDS_KEPT.maxValue ?? Infinity) }),
       hours: quick ? 6 : 24,
       // One run a setting unless --runs says otherwise: each figure is already the median of 23
       // hours, and a run takes ~6 minutes at 100,000 agents.
